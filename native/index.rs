@@ -1,0 +1,478 @@
+//! The public Rust API: a thread-safe in-memory X-tree index.
+//!
+//! One writer at a time (writes serialise on an internal mutex), any number of concurrent
+//! readers. Every write call is atomic: readers see the index before or after it, never in
+//! between, because writers copy-on-write the pages they change and publish a new root at the
+//! end of the call (DESIGN.md §4).
+
+use crate::error::Result;
+
+/// The query predicate of a window query (DESIGN.md §2). All intervals are closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SearchType {
+    /// record ∩ query ≠ ∅
+    Intersects,
+    /// record ⊇ query
+    Contains,
+    /// record ⊆ query
+    Within,
+}
+
+/// Construction parameters of an [`Index`].
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    /// Number of dimensions, 1..=255.
+    pub dimension: usize,
+    /// Storage precision in bits: 32 (coordinates stored as f32) or 64 (f64).
+    pub precision: u32,
+    /// One name per dimension; persisted with the index.
+    pub labels: Vec<String>,
+    /// Target size of a normal node page in bytes (leaf and directory); supernodes are
+    /// multiples of it. Node capacity follows from it and the dimension.
+    pub node_size: usize,
+}
+
+impl IndexOptions {
+    /// Options with the default node size for this dimension and precision
+    /// ([`default_node_size`]).
+    pub fn new(dimension: usize, precision: u32, labels: Vec<String>) -> Self {
+        IndexOptions {
+            dimension,
+            precision,
+            labels,
+            node_size: default_node_size(dimension, precision),
+        }
+    }
+}
+
+/// The default node size in bytes: one 4 KiB page, or the smallest power of two that holds
+/// [`MIN_DEFAULT_FANOUT`] directory entries when the dimension makes entries large (the X-tree's
+/// answer to high dimensions is wide nodes; a fan-out of 4 would make the tree needlessly tall).
+pub fn default_node_size(dimension: usize, precision: u32) -> usize {
+    let coord = if precision == 32 { 4 } else { 8 };
+    let entry = 16 + 2 * dimension.clamp(1, MAX_DIMENSION) * coord;
+    let wanted = crate::xtree::node::HEADER_BYTES + MIN_DEFAULT_FANOUT * entry;
+    wanted.next_power_of_two().max(DEFAULT_NODE_SIZE)
+}
+
+use crate::error::Error;
+use crate::geometry::Coord;
+use crate::store::memory::{MemoryStore, Snapshot};
+use crate::store::{PageRead, NIL};
+use crate::xtree::check::{check, TreeStats};
+use crate::xtree::insert::Writer;
+use crate::xtree::node::Entries;
+use crate::xtree::params::{BULK_LOAD_MIN, DEFAULT_NODE_SIZE};
+use crate::xtree::query::{for_each, Traversal, Window};
+use crate::xtree::{knn, Shape};
+
+/// Smallest fan-out the default node size provides, whatever the dimension.
+pub const MIN_DEFAULT_FANOUT: usize = 16;
+/// Largest supported dimension (DESIGN.md §2).
+pub const MAX_DIMENSION: usize = 255;
+/// Smallest and largest accepted node sizes in bytes.
+pub const NODE_SIZE_RANGE: std::ops::RangeInclusive<usize> = 256..=(1 << 20);
+
+struct Core<C: Coord> {
+    shape: Shape<C>,
+    store: MemoryStore,
+}
+
+enum Typed {
+    F32(Core<f32>),
+    F64(Core<f64>),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $c:ident => $body:expr) => {
+        match &$self.typed {
+            Typed::F32($c) => $body,
+            Typed::F64($c) => $body,
+        }
+    };
+}
+
+/// A thread-safe in-memory X-tree over `(row id, box)` records.
+///
+/// Shapes: every coordinate slice has `dimension` elements (points, box corners), or
+/// `n * dimension` row-major for batches. Coordinates are `f64` on input and stored at the index
+/// precision (see [`IndexOptions::precision`]).
+pub struct Index {
+    dimension: usize,
+    precision: u32,
+    labels: Vec<String>,
+    typed: Typed,
+}
+
+fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
+    if got != want {
+        return Err(Error::invalid(format!(
+            "{what} has {got} coordinates, expected {want}"
+        )));
+    }
+    Ok(())
+}
+
+/// Validates a box (or point when `max` is None) of a stored record or a query and returns it
+/// in stored precision for records.
+fn validate_box(what: &str, d: usize, min: &[f64], max: &[f64], record: bool) -> Result<()> {
+    check_len(&format!("{what} min"), min.len(), d)?;
+    check_len(&format!("{what} max"), max.len(), d)?;
+    for a in 0..d {
+        let (lo, hi) = (min[a], max[a]);
+        if lo.is_nan() || hi.is_nan() {
+            return Err(Error::invalid(format!("{what}: coordinate {a} is NaN")));
+        }
+        if lo > hi {
+            return Err(Error::invalid(format!(
+                "{what}: min {lo} > max {hi} on axis {a}"
+            )));
+        }
+        if record && (lo.is_infinite() || hi.is_infinite()) {
+            return Err(Error::invalid(format!(
+                "{what}: coordinate {a} is infinite (allowed in queries only)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl<C: Coord> Core<C> {
+    /// Stored coordinates of a validated record: points rounded to nearest, boxes outward.
+    fn stored(&self, min: &[f64], max: &[f64]) -> Result<Vec<C>> {
+        let d = min.len();
+        let mut m = Vec::with_capacity(2 * d);
+        let point = min == max;
+        if point {
+            m.extend(min.iter().map(|&x| C::nearest(x)));
+            m.extend_from_within(..d);
+        } else {
+            m.extend(min.iter().map(|&x| C::down(x)));
+            m.extend(max.iter().map(|&x| C::up(x)));
+        }
+        if m.iter().any(|c| !c.to_f64().is_finite()) {
+            return Err(Error::invalid(format!(
+                "a coordinate is outside the range of precision {}",
+                C::PRECISION
+            )));
+        }
+        Ok(m)
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Writer<'_, C, crate::store::memory::MemoryTxn<'_>>) -> Result<T>,
+    ) -> Result<T> {
+        let mut txn = self.store.begin();
+        let mut w = Writer::new(self.shape, &mut txn);
+        let out = f(&mut w)?;
+        let (root, len) = (w.root, w.len);
+        txn.publish(root, len);
+        Ok(out)
+    }
+
+    fn insert_many(&self, rows: &[u64], mbrs: Vec<C>) -> Result<()> {
+        let d = self.shape.dims;
+        self.write(|w| {
+            if w.root == NIL && rows.len() >= BULK_LOAD_MIN {
+                let e = Entries {
+                    ids: rows.to_vec(),
+                    hists: vec![0; rows.len()],
+                    mbrs,
+                };
+                return w.bulk_load(e);
+            }
+            for (i, &row) in rows.iter().enumerate() {
+                w.insert_record(row, &mbrs[i * 2 * d..(i + 1) * 2 * d])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn nearest(&self, point: &[f64], k: usize) -> Result<Vec<(u64, f64)>> {
+        let r = self.store.reader();
+        knn::nearest::<C, _>(&r, self.shape.dims, point, k)
+    }
+
+    fn search_each(
+        &self,
+        ty: SearchType,
+        min: &[f64],
+        max: &[f64],
+        f: impl FnMut(u64),
+    ) -> Result<()> {
+        let w = Window::<C>::new(ty, min, max);
+        let r = self.store.reader();
+        for_each(&r, self.shape.dims, &w, f)
+    }
+}
+
+impl Index {
+    /// A new empty index; see [`IndexOptions`] for the parameters.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when the dimension is
+    /// outside 1..=255, the precision is not 32 or 64, or `labels.len() != dimension`.
+    pub fn new(dimension: usize, precision: u32, labels: Vec<String>) -> Result<Index> {
+        Self::with_options(IndexOptions::new(dimension, precision, labels))
+    }
+
+    /// A new empty index with explicit options. Errors as [`Index::new`], and for a node size
+    /// outside [`NODE_SIZE_RANGE`].
+    pub fn with_options(o: IndexOptions) -> Result<Index> {
+        if !(1..=MAX_DIMENSION).contains(&o.dimension) {
+            return Err(Error::invalid(format!(
+                "dimension {} is outside 1..={MAX_DIMENSION}",
+                o.dimension
+            )));
+        }
+        if o.labels.len() != o.dimension {
+            return Err(Error::invalid(format!(
+                "{} labels given for dimension {}",
+                o.labels.len(),
+                o.dimension
+            )));
+        }
+        if !NODE_SIZE_RANGE.contains(&o.node_size) {
+            return Err(Error::invalid(format!(
+                "node size {} is outside {NODE_SIZE_RANGE:?}",
+                o.node_size
+            )));
+        }
+        let typed = match o.precision {
+            32 => Typed::F32(Core {
+                shape: Shape::new(o.dimension, o.node_size),
+                store: MemoryStore::new(),
+            }),
+            64 => Typed::F64(Core {
+                shape: Shape::new(o.dimension, o.node_size),
+                store: MemoryStore::new(),
+            }),
+            p => {
+                return Err(Error::invalid(format!(
+                    "precision {p} is not supported (32 or 64)"
+                )))
+            }
+        };
+        Ok(Index {
+            dimension: o.dimension,
+            precision: o.precision,
+            labels: o.labels,
+            typed,
+        })
+    }
+
+    /// Number of dimensions.
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// Storage precision in bits (32 or 64).
+    pub fn precision(&self) -> u32 {
+        self.precision
+    }
+
+    /// One label per dimension.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> u64 {
+        dispatch!(self, c => c.store.version().len)
+    }
+
+    /// True when the index holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Inserts the record (`row_id`, box `[min, max]`). A box with `min == max` is a point.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a wrong coordinate count, NaN, infinity, `min > max`, or a value
+    /// out of range of precision 32.
+    pub fn insert(&self, row_id: u64, min: &[f64], max: &[f64]) -> Result<()> {
+        validate_box("record", self.dimension, min, max, true)?;
+        dispatch!(self, c => {
+            let m = c.stored(min, max)?;
+            c.write(|w| w.insert_record(row_id, &m))
+        })
+    }
+
+    /// Inserts the point record (`row_id`, `point`). Errors as [`Index::insert`].
+    pub fn insert_point(&self, row_id: u64, point: &[f64]) -> Result<()> {
+        self.insert(row_id, point, point)
+    }
+
+    /// Inserts points, row-major (`coords.len() == row_ids.len() * dimension`), atomically: all
+    /// are validated before any is stored. On an empty index a batch of at least
+    /// `BULK_LOAD_MIN` records is bulk-loaded (STR). Errors as [`Index::insert`], naming the row.
+    pub fn insert_points(&self, row_ids: &[u64], coords: &[f64]) -> Result<()> {
+        let d = self.dimension;
+        check_len("coords", coords.len(), row_ids.len() * d)?;
+        self.insert_boxes(row_ids, coords, coords)
+    }
+
+    /// Inserts boxes, row-major mins and maxs (each `row_ids.len() * dimension` long), atomically.
+    pub fn insert_boxes(&self, row_ids: &[u64], mins: &[f64], maxs: &[f64]) -> Result<()> {
+        let d = self.dimension;
+        let n = row_ids.len();
+        check_len("mins", mins.len(), n * d)?;
+        check_len("maxs", maxs.len(), n * d)?;
+        dispatch!(self, c => {
+            let mut all = Vec::with_capacity(n * 2 * d);
+            for i in 0..n {
+                let (lo, hi) = (&mins[i * d..(i + 1) * d], &maxs[i * d..(i + 1) * d]);
+                validate_box(&format!("record {i} of the batch"), d, lo, hi, true)?;
+                all.extend(c.stored(lo, hi)?);
+            }
+            c.insert_many(row_ids, all)
+        })
+    }
+
+    /// Deletes one record with this row id and box (compared at stored precision). Returns
+    /// whether it existed. Errors as [`Index::insert`].
+    pub fn delete(&self, row_id: u64, min: &[f64], max: &[f64]) -> Result<bool> {
+        validate_box("record", self.dimension, min, max, true)?;
+        dispatch!(self, c => {
+            let m = c.stored(min, max)?;
+            c.write(|w| w.delete_record(row_id, &m))
+        })
+    }
+
+    /// Atomically replaces record (`row_id`, old box) by (`row_id`, new box). Returns false, and
+    /// changes nothing, when the old record does not exist. Errors as [`Index::insert`].
+    pub fn update(
+        &self,
+        row_id: u64,
+        old_min: &[f64],
+        old_max: &[f64],
+        new_min: &[f64],
+        new_max: &[f64],
+    ) -> Result<bool> {
+        validate_box("old record", self.dimension, old_min, old_max, true)?;
+        validate_box("new record", self.dimension, new_min, new_max, true)?;
+        dispatch!(self, c => {
+            let old = c.stored(old_min, old_max)?;
+            let new = c.stored(new_min, new_max)?;
+            let mut txn = c.store.begin();
+            let mut w = Writer::new(c.shape, &mut txn);
+            if !w.delete_record(row_id, &old)? {
+                return Ok(false);
+            }
+            w.insert_record(row_id, &new)?;
+            let (root, len) = (w.root, w.len);
+            txn.publish(root, len);
+            Ok(true)
+        })
+    }
+
+    /// Row ids of the records satisfying `ty` against the closed query box `[min, max]`
+    /// (infinite bounds allowed), in no particular order.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a wrong coordinate count, NaN or `min > max`.
+    pub fn search(&self, ty: SearchType, min: &[f64], max: &[f64]) -> Result<Vec<u64>> {
+        validate_box("query", self.dimension, min, max, false)?;
+        let mut out = Vec::new();
+        dispatch!(self, c => c.search_each(ty, min, max, |id| out.push(id)))?;
+        Ok(out)
+    }
+
+    /// Number of records [`Index::search`] would return, without materialising them.
+    pub fn count(&self, ty: SearchType, min: &[f64], max: &[f64]) -> Result<u64> {
+        validate_box("query", self.dimension, min, max, false)?;
+        let mut n = 0u64;
+        dispatch!(self, c => c.search_each(ty, min, max, |_| n += 1))?;
+        Ok(n)
+    }
+
+    /// Row ids of the `k` records nearest to `point` (Euclidean distance from the point to the
+    /// stored box, ties by row id), nearest first. Fewer when the index holds fewer.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a wrong coordinate count or a NaN or infinite coordinate.
+    pub fn nearest(&self, point: &[f64], k: usize) -> Result<Vec<u64>> {
+        Ok(self
+            .nearest_with_distance(point, k)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// Like [`Index::nearest`], with each record's distance.
+    pub fn nearest_with_distance(&self, point: &[f64], k: usize) -> Result<Vec<(u64, f64)>> {
+        validate_box("query point", self.dimension, point, point, true)?;
+        dispatch!(self, c => c.nearest(point, k))
+    }
+
+    /// A paged cursor over the results of a window query on a snapshot taken now.
+    pub fn cursor(&self, ty: SearchType, min: &[f64], max: &[f64]) -> Result<Cursor> {
+        validate_box("query", self.dimension, min, max, false)?;
+        let typed = match &self.typed {
+            Typed::F32(c) => CursorTyped::F32(TypedCursor::new(c, ty, min, max)),
+            Typed::F64(c) => CursorTyped::F64(TypedCursor::new(c, ty, min, max)),
+        };
+        Ok(Cursor { typed })
+    }
+
+    /// Runs the invariant checker on the current version.
+    ///
+    /// # Errors
+    /// `Internal` naming the first broken invariant.
+    pub fn check(&self) -> Result<TreeStats> {
+        dispatch!(self, c => check(&c.store.reader(), &c.shape))
+    }
+}
+
+struct TypedCursor<C: Coord> {
+    snapshot: Snapshot,
+    window: Window<C>,
+    traversal: Traversal,
+    dims: usize,
+}
+
+impl<C: Coord> TypedCursor<C> {
+    fn new(c: &Core<C>, ty: SearchType, min: &[f64], max: &[f64]) -> Self {
+        TypedCursor {
+            snapshot: c.store.snapshot(),
+            window: Window::new(ty, min, max),
+            traversal: Traversal::new(),
+            dims: c.shape.dims,
+        }
+    }
+
+    fn next_page(&mut self, max: usize) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        let r = self.snapshot.reader();
+        debug_assert_eq!(r.version(), self.snapshot.version());
+        self.traversal
+            .run(&r, self.dims, &self.window, max.max(1), &mut out)?;
+        Ok(out)
+    }
+}
+
+enum CursorTyped {
+    F32(TypedCursor<f32>),
+    F64(TypedCursor<f64>),
+}
+
+/// A paged window query over a snapshot: later writes to the index do not change its results,
+/// and it stays valid after the index is dropped. `Send + Sync`.
+pub struct Cursor {
+    typed: CursorTyped,
+}
+
+impl Cursor {
+    /// Up to `max` (at least 1) more row ids; an empty vector once exhausted.
+    ///
+    /// # Errors
+    /// `Corruption` if a page of the snapshot cannot be read (durable store only).
+    pub fn next_page(&mut self, max: usize) -> Result<Vec<u64>> {
+        match &mut self.typed {
+            CursorTyped::F32(c) => c.next_page(max),
+            CursorTyped::F64(c) => c.next_page(max),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! xtree: a multi-dimensional numeric index (an X-tree) for JVM search-engine plugins.
+//!
+//! - [`Index`]: the thread-safe in-memory index (one writer, lock-free readers).
+//! - [`xtree`]: the algorithms (Berchtold, Keim, Kriegel, VLDB 1996, over the R*-tree).
+//! - [`store`]: pages addressed by NodeID; the in-memory store (the durable one comes next).
+//! - `jni`: the bridge to `dev.xtree.*` in Java.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(target_endian = "big")]
+compile_error!(
+    "xtree pages are little-endian words viewed in place; big-endian hosts are unsupported"
+);
+
+pub mod error;
+pub mod geometry;
+pub mod index;
+pub mod store;
+pub mod xtree;
+
+pub use error::{Error, ErrorKind, Result};
+pub use index::{Cursor, Index, IndexOptions, SearchType};
+pub use xtree::check::TreeStats;

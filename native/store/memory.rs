@@ -1,0 +1,476 @@
+//! The in-memory node store: pages on the heap, one writer, lock-free readers.
+//!
+//! - Page table: NodeID → page pointer, in segments of doubling size (so a small index costs a
+//!   few hundred bytes and the table never moves), each slot a `crossbeam_epoch::Atomic`.
+//! - Writers never touch a published page: a transaction keeps its dirty pages privately and, at
+//!   [`MemoryTxn::publish`], stores them into free slots and then swaps the current [`Version`]
+//!   (Release), so a reader that loads the version (Acquire) sees every page it can reach.
+//! - Reclamation: pages retired by a publication may still be read by (a) short readers pinned
+//!   in the current epoch and (b) long-lived [`Snapshot`]s (cursors). (b) is tracked by a registry
+//!   of snapshot sequence numbers; once no snapshot of an older version remains, the retired ids
+//!   are handed to the epoch collector, which frees the page and recycles the id after every
+//!   reader pinned before has unpinned.
+//!
+//! This module is one of the few that use `unsafe` (epoch-protected dereferences); every block
+//! carries a `// SAFETY:` comment. See UNSAFE.md.
+#![allow(unsafe_code)]
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_epoch::{self as epoch, Atomic, Guard, Owned, Shared};
+use parking_lot::Mutex;
+
+use super::{NodeId, PageRead, PageWrite, Version, NIL};
+use crate::error::{Error, ErrorKind, Result};
+
+const FIRST_SEGMENT_BITS: u32 = 6;
+const SEGMENTS: usize = 40;
+
+struct Page(Box<[u64]>);
+
+struct Inner {
+    segments: [OnceLock<Box<[Atomic<Page>]>>; SEGMENTS],
+    /// Ids whose pages have been reclaimed and may be reused.
+    free: Mutex<Vec<NodeId>>,
+    /// Next never-used id.
+    high: AtomicU64,
+    current: Atomic<Version>,
+    /// Live long-lived snapshots: sequence number → how many.
+    snapshots: Mutex<BTreeMap<u64, usize>>,
+    /// Retired ids not yet handed to the collector, with the last version that could see them.
+    pending: Mutex<VecDeque<(u64, Vec<NodeId>)>>,
+}
+
+#[inline]
+fn locate(id: NodeId) -> (usize, usize) {
+    let x = id + (1 << FIRST_SEGMENT_BITS);
+    let top = 63 - x.leading_zeros();
+    let seg = (top - FIRST_SEGMENT_BITS) as usize;
+    (seg, (x - (1u64 << top)) as usize)
+}
+
+impl Inner {
+    #[inline]
+    fn slot(&self, id: NodeId) -> Option<&Atomic<Page>> {
+        let (seg, off) = locate(id);
+        self.segments.get(seg)?.get()?.get(off)
+    }
+
+    fn slot_or_create(&self, id: NodeId) -> &Atomic<Page> {
+        let (seg, off) = locate(id);
+        let size = 1usize << (seg as u32 + FIRST_SEGMENT_BITS);
+        let s = self.segments[seg].get_or_init(|| (0..size).map(|_| Atomic::null()).collect());
+        &s[off]
+    }
+
+    fn load<'g>(&self, id: NodeId, guard: &'g Guard) -> Result<&'g [u64]> {
+        let missing = || Error::new(ErrorKind::Corruption, format!("node {id} has no page"));
+        let slot = self.slot(id).ok_or_else(missing)?;
+        let p = slot.load(Ordering::Acquire, guard);
+        // SAFETY: the pointer was stored by a publication (Release) that happened before the
+        // version through which the caller reached `id` was published, and it is only freed by
+        // a deferred function of the epoch collector, which cannot run while `guard` is pinned;
+        // a retired page is handed to the collector only when no registered snapshot can reach
+        // it. `as_ref` returns None for null, which we report as corruption.
+        let page = unsafe { p.as_ref() }.ok_or_else(missing)?;
+        Ok(&page.0)
+    }
+
+    fn version(&self, guard: &Guard) -> Version {
+        let v = self.current.load(Ordering::Acquire, guard);
+        // SAFETY: `current` is never null (set at construction, only ever swapped for a new
+        // non-null value) and the old value is destroyed through the collector, after `guard`.
+        *unsafe { v.deref() }
+    }
+
+    /// Frees the pages of `ids` and makes the ids reusable. Called by the epoch collector once
+    /// no reader can reach them.
+    fn reclaim(&self, ids: Vec<NodeId>) {
+        for &id in &ids {
+            if let Some(slot) = self.slot(id) {
+                // SAFETY: no reader can reach `id` any more (see the caller) and the writer does
+                // not touch the slot of an id that is not yet on the free list, so nothing else
+                // accesses this slot while we take the page out and free it.
+                unsafe {
+                    let g = epoch::unprotected();
+                    let p = slot.swap(Shared::null(), Ordering::AcqRel, g);
+                    if !p.is_null() {
+                        drop(p.into_owned());
+                    }
+                }
+            }
+        }
+        self.free.lock().extend(ids);
+    }
+
+    fn alloc_id(&self) -> NodeId {
+        if let Some(id) = self.free.lock().pop() {
+            return id;
+        }
+        self.high.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self` — no reader or writer can hold a reference into the store any more
+        // (readers borrow the store through an `Arc<Inner>` that is now gone), so unprotected
+        // access and immediate destruction are sound.
+        unsafe {
+            let g = epoch::unprotected();
+            for seg in self.segments.iter().filter_map(|s| s.get()) {
+                for slot in seg.iter() {
+                    let p = slot.swap(Shared::null(), Ordering::Relaxed, g);
+                    if !p.is_null() {
+                        drop(p.into_owned());
+                    }
+                }
+            }
+            let v = self.current.swap(Shared::null(), Ordering::Relaxed, g);
+            if !v.is_null() {
+                drop(v.into_owned());
+            }
+        }
+    }
+}
+
+/// The in-memory store. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+    /// Serialises writers.
+    writer: Arc<Mutex<()>>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store whose current version is the empty tree.
+    pub fn new() -> Self {
+        MemoryStore {
+            inner: Arc::new(Inner {
+                segments: std::array::from_fn(|_| OnceLock::new()),
+                free: Mutex::new(Vec::new()),
+                high: AtomicU64::new(0),
+                current: Atomic::new(Version {
+                    root: NIL,
+                    len: 0,
+                    seq: 0,
+                }),
+                snapshots: Mutex::new(BTreeMap::new()),
+                pending: Mutex::new(VecDeque::new()),
+            }),
+            writer: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// The current published version.
+    pub fn version(&self) -> Version {
+        let g = epoch::pin();
+        self.inner.version(&g)
+    }
+
+    /// A short-lived reader of the current version (pins the epoch; do not hold it for long).
+    pub fn reader(&self) -> MemoryReader<'_> {
+        let guard = epoch::pin();
+        let version = self.inner.version(&guard);
+        MemoryReader {
+            inner: &self.inner,
+            guard,
+            version,
+        }
+    }
+
+    /// A long-lived snapshot of the current version: its pages stay readable until it is dropped.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut reg = self.inner.snapshots.lock();
+        let version = self.version();
+        *reg.entry(version.seq).or_insert(0) += 1;
+        drop(reg);
+        Snapshot {
+            inner: self.inner.clone(),
+            version,
+        }
+    }
+
+    /// Starts the (single) write transaction; blocks while another writer is active.
+    pub fn begin(&self) -> MemoryTxn<'_> {
+        let lock = self.writer.lock();
+        let guard = epoch::pin();
+        let base = self.inner.version(&guard);
+        MemoryTxn {
+            inner: &self.inner,
+            arc: self.inner.clone(),
+            _lock: lock,
+            guard,
+            base,
+            dirty: HashMap::new(),
+            retired: Vec::new(),
+            published: false,
+        }
+    }
+
+    /// Number of page-table slots ever used (for tests and statistics).
+    pub fn ids_used(&self) -> u64 {
+        self.inner.high.load(Ordering::Relaxed)
+    }
+}
+
+/// A short-lived reader pinned to one version.
+pub struct MemoryReader<'s> {
+    inner: &'s Inner,
+    guard: Guard,
+    version: Version,
+}
+
+impl PageRead for MemoryReader<'_> {
+    fn version(&self) -> Version {
+        self.version
+    }
+    #[inline]
+    fn page(&self, id: NodeId) -> Result<&[u64]> {
+        self.inner.load(id, &self.guard)
+    }
+}
+
+/// A long-lived, registered snapshot of one version. `Send + Sync`; readable from any thread.
+pub struct Snapshot {
+    inner: Arc<Inner>,
+    version: Version,
+}
+
+impl Snapshot {
+    /// The version this snapshot sees.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// A reader of this snapshot's version (pins the epoch while it lives).
+    pub fn reader(&self) -> MemoryReader<'_> {
+        MemoryReader {
+            inner: &self.inner,
+            guard: epoch::pin(),
+            version: self.version,
+        }
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let mut reg = self.inner.snapshots.lock();
+        if let Some(n) = reg.get_mut(&self.version.seq) {
+            *n -= 1;
+            if *n == 0 {
+                reg.remove(&self.version.seq);
+            }
+        }
+    }
+}
+
+/// The writer's transaction. Dropping it without [`publish`](MemoryTxn::publish) discards
+/// every change.
+pub struct MemoryTxn<'s> {
+    inner: &'s Inner,
+    arc: Arc<Inner>,
+    _lock: parking_lot::MutexGuard<'s, ()>,
+    guard: Guard,
+    base: Version,
+    dirty: HashMap<NodeId, Vec<u64>>,
+    retired: Vec<NodeId>,
+    published: bool,
+}
+
+impl MemoryTxn<'_> {
+    /// Makes the transaction's state the current version: `root` with `len` records.
+    pub fn publish(mut self, root: NodeId, len: u64) {
+        let inner = self.inner;
+        for (id, words) in self.dirty.drain() {
+            let slot = inner.slot_or_create(id);
+            let old = slot.swap(
+                Owned::new(Page(words.into_boxed_slice())),
+                Ordering::Release,
+                &self.guard,
+            );
+            debug_assert!(old.is_null(), "a fresh id had a page");
+        }
+        let v = Version {
+            root,
+            len,
+            seq: self.base.seq + 1,
+        };
+        let old = inner
+            .current
+            .swap(Owned::new(v), Ordering::AcqRel, &self.guard);
+        // SAFETY: `old` was the current version and is now unreachable from `current`; readers
+        // that loaded it are pinned, so destruction is deferred until they unpin.
+        unsafe { self.guard.defer_destroy(old) };
+        self.published = true;
+        let retired = std::mem::take(&mut self.retired);
+        let mut pending = inner.pending.lock();
+        if !retired.is_empty() {
+            pending.push_back((self.base.seq, retired));
+        }
+        let oldest_snapshot = inner
+            .snapshots
+            .lock()
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(u64::MAX);
+        while pending
+            .front()
+            .is_some_and(|(seen, _)| *seen < oldest_snapshot)
+        {
+            let (_, ids) = pending.pop_front().expect("front exists");
+            let store = self.arc.clone();
+            // No registered snapshot can reach `ids`, but a reader pinned now may still walk an
+            // older version that names them: the collector runs this only after every such pin
+            // has ended.
+            self.guard.defer(move || store.reclaim(ids));
+        }
+        drop(pending);
+        self.guard.flush();
+    }
+}
+
+impl Drop for MemoryTxn<'_> {
+    fn drop(&mut self) {
+        if !self.published && !self.dirty.is_empty() {
+            // Unpublished pages were never visible: their ids can be reused at once.
+            self.inner.free.lock().extend(self.dirty.keys().copied());
+        }
+    }
+}
+
+impl PageWrite for MemoryTxn<'_> {
+    fn base(&self) -> Version {
+        self.base
+    }
+
+    #[inline]
+    fn page(&self, id: NodeId) -> Result<&[u64]> {
+        match self.dirty.get(&id) {
+            Some(p) => Ok(p),
+            None => self.inner.load(id, &self.guard),
+        }
+    }
+
+    fn page_mut(&mut self, id: NodeId) -> Result<&mut [u64]> {
+        self.dirty
+            .get_mut(&id)
+            .map(|p| p.as_mut_slice())
+            .ok_or_else(|| {
+                Error::internal(format!("node {id} is not writable in this transaction"))
+            })
+    }
+
+    #[inline]
+    fn is_dirty(&self, id: NodeId) -> bool {
+        self.dirty.contains_key(&id)
+    }
+
+    fn make_dirty(&mut self, id: NodeId) -> Result<NodeId> {
+        if self.dirty.contains_key(&id) {
+            return Ok(id);
+        }
+        let copy = self.inner.load(id, &self.guard)?.to_vec();
+        let new = self.inner.alloc_id();
+        self.dirty.insert(new, copy);
+        self.retired.push(id);
+        Ok(new)
+    }
+
+    fn alloc(&mut self, page: Vec<u64>) -> NodeId {
+        let id = self.inner.alloc_id();
+        self.dirty.insert(id, page);
+        id
+    }
+
+    fn replace(&mut self, id: NodeId, words: Vec<u64>) -> Result<()> {
+        match self.dirty.get_mut(&id) {
+            Some(p) => {
+                *p = words;
+                Ok(())
+            }
+            None => Err(Error::internal(format!(
+                "node {id} is not writable in this transaction"
+            ))),
+        }
+    }
+
+    fn free(&mut self, id: NodeId) {
+        if self.dirty.remove(&id).is_some() {
+            self.inner.free.lock().push(id);
+        } else {
+            self.retired.push(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_addressing_is_dense_and_disjoint() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(63), (0, 63));
+        assert_eq!(locate(64), (1, 0));
+        assert_eq!(locate(191), (1, 127));
+        assert_eq!(locate(192), (2, 0));
+    }
+
+    #[test]
+    fn publish_retire_and_snapshot_isolation() {
+        let store = MemoryStore::new();
+        let mut t = store.begin();
+        let a = t.alloc(vec![0; 4]);
+        t.page_mut(a).unwrap()[0] = 11;
+        t.publish(a, 1);
+        let snap = store.snapshot();
+        let mut t = store.begin();
+        let b = t.make_dirty(a).unwrap();
+        assert_ne!(a, b);
+        t.page_mut(b).unwrap()[0] = 22;
+        t.publish(b, 2);
+        // The snapshot still reads the old page; a new reader reads the new one.
+        assert_eq!(snap.reader().page(a).unwrap()[0], 11);
+        let r = store.reader();
+        assert_eq!(r.version().root, b);
+        assert_eq!(r.page(b).unwrap()[0], 22);
+        drop(r);
+        drop(snap);
+        // Many more publications let the collector run; the old id eventually gets reused.
+        for i in 0..2000u64 {
+            let mut t = store.begin();
+            let root = store.version().root;
+            let n = t.make_dirty(root).unwrap();
+            t.page_mut(n).unwrap()[0] = i;
+            t.publish(n, 1);
+        }
+        assert!(
+            store.ids_used() < 2000,
+            "ids are recycled: {}",
+            store.ids_used()
+        );
+        assert_eq!(store.reader().page(store.version().root).unwrap()[0], 1999);
+    }
+
+    #[test]
+    fn dropped_transaction_changes_nothing() {
+        let store = MemoryStore::new();
+        {
+            let mut t = store.begin();
+            let a = t.alloc(vec![0; 4]);
+            t.page_mut(a).unwrap()[0] = 1;
+        }
+        assert_eq!(store.version().root, NIL);
+        assert_eq!(store.version().seq, 0);
+    }
+}

@@ -1,0 +1,88 @@
+//! R* choose-subtree (Beckmann et al. 1990, §4.1).
+//!
+//! Above the leaves' parents: least area enlargement, ties by least area. At the level whose
+//! children are leaves: least overlap enlargement among the `p` entries of least area
+//! enlargement, ties by area enlargement, then area. An entry that already contains the new MBR
+//! has zero enlargement of both kinds and wins outright (smallest such by area).
+
+use super::node::NodeRef;
+use super::params::CHOOSE_SUBTREE_CANDIDATES;
+use crate::geometry::{mbr, Coord};
+
+/// Index of the entry of directory node `n` that should receive an entry with MBR `m`.
+/// `n` must have at least one entry.
+pub fn choose_subtree<C: Coord>(n: &NodeRef<'_, C>, m: &[C]) -> usize {
+    let d = n.h.dims;
+    let count = n.count();
+    debug_assert!(count > 0);
+    // (area enlargement, area) per entry, computed axis by axis over the SoA arrays.
+    let mut grown = vec![1.0f64; count];
+    let mut area = vec![1.0f64; count];
+    let mut contains = vec![true; count];
+    for a in 0..d {
+        let (lo, hi) = (m[a], m[d + a]);
+        let (lof, hif) = (lo.to_f64(), hi.to_f64());
+        let mins = n.min(a);
+        let maxs = n.max(a);
+        for i in 0..count {
+            let emin = mins[i].to_f64();
+            let emax = maxs[i].to_f64();
+            area[i] *= emax - emin;
+            grown[i] *= emax.max(hif) - emin.min(lof);
+            contains[i] &= mins[i] <= lo && maxs[i] >= hi;
+        }
+    }
+    let better = |i: usize, j: usize, key_i: f64, key_j: f64| -> bool {
+        key_i < key_j || (key_i == key_j && area[i] < area[j])
+    };
+    let mut best: Option<usize> = None;
+    for i in 0..count {
+        if contains[i] && best.is_none_or(|b| area[i] < area[b]) {
+            best = Some(i);
+        }
+    }
+    if let Some(b) = best {
+        return b;
+    }
+    let enl: Vec<f64> = (0..count).map(|i| grown[i] - area[i]).collect();
+    if n.level() > 1 {
+        let mut b = 0;
+        for i in 1..count {
+            if better(i, b, enl[i], enl[b]) {
+                b = i;
+            }
+        }
+        return b;
+    }
+    // Children are leaves: overlap enlargement among the candidates of least area enlargement.
+    let mut cand: Vec<usize> = (0..count).collect();
+    if count > CHOOSE_SUBTREE_CANDIDATES {
+        cand.select_nth_unstable_by(CHOOSE_SUBTREE_CANDIDATES, |&i, &j| {
+            enl[i].total_cmp(&enl[j])
+        });
+        cand.truncate(CHOOSE_SUBTREE_CANDIDATES);
+    }
+    let mut e = vec![C::zeroed(); 2 * d];
+    let mut o = vec![C::zeroed(); 2 * d];
+    let mut best = cand[0];
+    let mut best_key = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+    for &i in &cand {
+        n.mbr_into(i, &mut e);
+        let mut g = e.clone();
+        mbr::union_into(&mut g, m);
+        let mut delta = 0.0;
+        for j in 0..count {
+            if j == i {
+                continue;
+            }
+            n.mbr_into(j, &mut o);
+            delta += mbr::overlap(&g, &o) - mbr::overlap(&e, &o);
+        }
+        let key = (delta, enl[i], area[i]);
+        if key < best_key {
+            best_key = key;
+            best = i;
+        }
+    }
+    best
+}
