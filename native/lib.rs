@@ -15,6 +15,7 @@ compile_error!(
 pub mod error;
 pub mod geometry;
 pub mod index;
+pub mod jni;
 pub mod store;
 pub mod xtree;
 
