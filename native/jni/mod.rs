@@ -1,0 +1,18 @@
+//! The JNI bridge behind the Java package `dev.xtree` (DESIGN.md §6).
+//!
+//! One file per Java class with native methods ([`index_details`], [`search_cursor`]), the one
+//! panic-catching wrapper every entry point goes through ([`wrapper`]), and the conversions
+//! between Java values and Rust slices ([`convert`]). The bridge converts and calls the public
+//! Rust API; it holds no index logic.
+//!
+//! Handles: a native object owned by Java (`Index`, `Cursor`) is boxed and its pointer passed to
+//! Java as a `long`. The Java class `dev.xtree.NativeHandle` guarantees the contract every
+//! `unsafe` block below relies on: a handle is either 0 (rejected here as closed) or a live
+//! pointer returned by the matching constructor, and it is freed exactly once, after every call
+//! using it has returned.
+#![allow(unsafe_code)]
+
+mod convert;
+mod index_details;
+mod search_cursor;
+mod wrapper;
