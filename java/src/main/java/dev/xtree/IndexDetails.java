@@ -1,0 +1,562 @@
+package dev.xtree;
+
+import java.util.Objects;
+
+/**
+ * A multi-dimensional index of boxes and points (an X-tree) held by the native library.
+ *
+ * <p>A record is a 64-bit row id plus an axis-aligned box of {@link #dimension()} intervals; a
+ * point is a box with {@code min == max}. Several records may share a row id. Coordinates are
+ * {@code double} arrays with one value per dimension, in the order of {@link #labels()}; batch
+ * methods take row-major arrays ({@code coords[i * dimension + d]} is coordinate {@code d} of
+ * record {@code i}). Stored coordinates are the input rounded to the index {@link #precision()}:
+ * with precision 32 points are rounded to the nearest {@code float} and boxes outward (so the
+ * stored box contains the input box); with precision 64 they are stored as given. Every query
+ * answer equals a brute-force scan over the stored coordinates. Intervals are closed. Query
+ * bounds may be infinite (open ranges); stored records must be finite.
+ *
+ * <p>Row ids are 64-bit values; Java's signed {@code long} maps to them bit for bit, and where
+ * row ids are ordered (ties in {@link #nearest}) they compare as unsigned ({@link
+ * Long#compareUnsigned}).
+ *
+ * <p>Thread safety: all methods may be called from any number of threads at once. Writes are
+ * serialised inside the library; queries never block and see each write completely or not at
+ * all; a write is visible to every query that starts after it returns. {@link #close()} waits
+ * for calls in flight; calls that start after it throw {@link IllegalStateException}.
+ *
+ * <p>Bad input throws {@link IllegalArgumentException} (wrong number of coordinates, NaN, {@code
+ * min > max}, infinite stored coordinates, ...), null arrays throw {@link NullPointerException},
+ * and failures of the library throw an {@link XTreeException}. Nothing is stored by a call that
+ * throws.
+ *
+ * <pre>{@code
+ * try (IndexDetails index = new IndexDetails(2, 64, new String[] {"lon", "lat"},
+ *         PersistenceMode.IN_MEMORY, null)) {
+ *     index.insert(7L, new double[] {2.35, 48.86});
+ *     long[] hits = index.search(SearchType.INTERSECTS,
+ *             new double[] {2.0, 48.0}, new double[] {3.0, 49.0});
+ * }
+ * }</pre>
+ */
+public final class IndexDetails implements AutoCloseable {
+    /** Smallest supported {@link #dimension()}. */
+    public static final int MIN_DIMENSION = 1;
+    /** Largest supported {@link #dimension()}. */
+    public static final int MAX_DIMENSION = 255;
+
+    static {
+        NativeLibrary.load();
+    }
+
+    private final int dimension;
+    private final int precision;
+    private final String[] labels;
+    private final NativeHandle handle;
+
+    /**
+     * Further construction options beyond the original {@code IndexDetails} constructor. A plain
+     * mutable builder: {@code new IndexDetails.Options().nodeSize(8192)}.
+     */
+    public static final class Options {
+        private int nodeSize;
+
+        /** Options with every value at the library default. */
+        public Options() {}
+
+        /**
+         * Sets the size of a normal tree node page; node capacity follows from it and the
+         * dimension, and supernodes are multiples of it. The library accepts 256 to 1048576
+         * bytes and rejects other sizes with {@link IllegalArgumentException} when the index is
+         * constructed.
+         *
+         * @param bytes the node size in bytes, or 0 for the library default
+         * @return this object
+         * @throws IllegalArgumentException if {@code bytes} is negative
+         */
+        public Options nodeSize(int bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("nodeSize " + bytes + " is negative");
+            }
+            this.nodeSize = bytes;
+            return this;
+        }
+
+        /**
+         * The node size set by {@link #nodeSize(int)}.
+         *
+         * @return the node size in bytes, 0 meaning the library default
+         */
+        public int nodeSize() {
+            return nodeSize;
+        }
+    }
+
+    /**
+     * Creates an empty index with default {@link Options}.
+     *
+     * @param dimension number of dimensions, 1..255
+     * @param precision coordinate storage in bits: 32 ({@code float}) or 64 ({@code double})
+     * @param labels one name per dimension, none null; copied
+     * @param mode {@link PersistenceMode#IN_MEMORY}; {@link PersistenceMode#DURABLE} is not
+     *     available yet
+     * @param dataDir the data directory of a durable index; must be null for {@code IN_MEMORY}
+     * @throws NullPointerException if {@code labels}, one of its elements, or {@code mode} is
+     *     null
+     * @throws IllegalArgumentException if the dimension, precision or number of labels is wrong,
+     *     or a data directory is given for an in-memory index
+     * @throws UnsupportedOperationException if {@code mode} is {@code DURABLE}
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
+     *     NativeLibrary})
+     */
+    public IndexDetails(
+            int dimension, int precision, String[] labels, PersistenceMode mode, String dataDir) {
+        this(dimension, precision, labels, mode, dataDir, new Options());
+    }
+
+    /**
+     * Creates an empty index with explicit {@link Options}.
+     *
+     * @param dimension number of dimensions, 1..255
+     * @param precision coordinate storage in bits: 32 ({@code float}) or 64 ({@code double})
+     * @param labels one name per dimension, none null; copied
+     * @param mode {@link PersistenceMode#IN_MEMORY}; {@link PersistenceMode#DURABLE} is not
+     *     available yet
+     * @param dataDir the data directory of a durable index; must be null for {@code IN_MEMORY}
+     * @param options further options; read once, later changes to it have no effect
+     * @throws NullPointerException if {@code labels}, one of its elements, {@code mode} or
+     *     {@code options} is null
+     * @throws IllegalArgumentException if the dimension, precision, number of labels or node
+     *     size is wrong, or a data directory is given for an in-memory index
+     * @throws UnsupportedOperationException if {@code mode} is {@code DURABLE}
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
+     *     NativeLibrary})
+     */
+    public IndexDetails(
+            int dimension,
+            int precision,
+            String[] labels,
+            PersistenceMode mode,
+            String dataDir,
+            Options options) {
+        Objects.requireNonNull(labels, "labels");
+        Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(options, "options");
+        if (dimension < MIN_DIMENSION || dimension > MAX_DIMENSION) {
+            throw new IllegalArgumentException("dimension " + dimension + " is outside "
+                    + MIN_DIMENSION + ".." + MAX_DIMENSION);
+        }
+        if (precision != 32 && precision != 64) {
+            throw new IllegalArgumentException("precision " + precision + " is not 32 or 64");
+        }
+        if (labels.length != dimension) {
+            throw new IllegalArgumentException("labels has " + labels.length
+                    + " names, expected one per dimension (" + dimension + ")");
+        }
+        String[] copy = labels.clone();
+        for (int i = 0; i < copy.length; i++) {
+            Objects.requireNonNull(copy[i], "labels[" + i + "]");
+        }
+        if (mode == PersistenceMode.DURABLE) {
+            throw new UnsupportedOperationException(
+                    "PersistenceMode.DURABLE is not available yet; use IN_MEMORY");
+        }
+        if (dataDir != null) {
+            throw new IllegalArgumentException(
+                    "dataDir must be null for PersistenceMode.IN_MEMORY (got \"" + dataDir + "\")");
+        }
+        this.dimension = dimension;
+        this.precision = precision;
+        this.labels = copy;
+        long h = nativeCreate(dimension, precision, copy, options.nodeSize);
+        this.handle = new NativeHandle(this, h,
+                "IndexDetails(dimension=" + dimension + ", precision=" + precision + ")",
+                IndexDetails::nativeFree);
+    }
+
+    /**
+     * The number of dimensions of every record and query.
+     *
+     * @return 1..255
+     */
+    public int dimension() {
+        return dimension;
+    }
+
+    /**
+     * The storage precision of coordinates.
+     *
+     * @return 32 ({@code float}) or 64 ({@code double})
+     */
+    public int precision() {
+        return precision;
+    }
+
+    /**
+     * The dimension names given at construction.
+     *
+     * @return a new array of {@link #dimension()} names
+     */
+    public String[] labels() {
+        return labels.clone();
+    }
+
+    /**
+     * Whether {@link #close()} has been called.
+     *
+     * @return true once closed
+     */
+    public boolean isClosed() {
+        return handle.isClosed();
+    }
+
+    /**
+     * The number of records stored (a row id stored twice counts twice).
+     *
+     * @return the record count
+     * @throws IllegalStateException if the index is closed
+     */
+    public long size() {
+        long h = handle.acquire();
+        try {
+            return nativeSize(h);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Inserts a point record.
+     *
+     * @param rowId the row id (any 64-bit value)
+     * @param point {@link #dimension()} finite coordinates
+     * @throws NullPointerException if {@code point} is null
+     * @throws IllegalArgumentException if {@code point} has the wrong length or a NaN or
+     *     infinite coordinate
+     * @throws IllegalStateException if the index is closed
+     */
+    public void insert(long rowId, double[] point) {
+        checkCoords("point", point);
+        long h = handle.acquire();
+        try {
+            nativeInsertPoint(h, rowId, point);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Inserts a box record {@code [min, max]}.
+     *
+     * @param rowId the row id (any 64-bit value)
+     * @param min {@link #dimension()} finite lower bounds
+     * @param max {@link #dimension()} finite upper bounds, {@code max[d] >= min[d]}
+     * @throws NullPointerException if {@code min} or {@code max} is null
+     * @throws IllegalArgumentException if a bound has the wrong length, a NaN or infinite value,
+     *     or {@code min[d] > max[d]}
+     * @throws IllegalStateException if the index is closed
+     */
+    public void insert(long rowId, double[] min, double[] max) {
+        checkCoords("min", min);
+        checkCoords("max", max);
+        long h = handle.acquire();
+        try {
+            nativeInsert(h, rowId, min, max);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Inserts many point records in one native call, all or nothing: the whole batch is
+     * validated before anything is stored. A large batch into an empty index is bulk-loaded
+     * into a well-packed tree.
+     *
+     * @param rowIds the row id of each point
+     * @param coords row-major coordinates, {@code rowIds.length * dimension()} values; point
+     *     {@code i} is {@code coords[i * dimension() .. (i + 1) * dimension())}
+     * @throws NullPointerException if an array is null
+     * @throws IllegalArgumentException if {@code coords} has the wrong length or holds a NaN or
+     *     infinite value
+     * @throws IllegalStateException if the index is closed
+     */
+    public void insertBatch(long[] rowIds, double[] coords) {
+        Objects.requireNonNull(rowIds, "rowIds");
+        checkBatch("coords", coords, rowIds.length);
+        long h = handle.acquire();
+        try {
+            nativeInsertPoints(h, rowIds, coords);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Inserts many box records in one native call, all or nothing.
+     *
+     * @param rowIds the row id of each box
+     * @param mins row-major lower bounds, {@code rowIds.length * dimension()} values
+     * @param maxs row-major upper bounds, same shape as {@code mins}
+     * @throws NullPointerException if an array is null
+     * @throws IllegalArgumentException if a bounds array has the wrong length, holds a NaN or
+     *     infinite value, or some {@code min > max}
+     * @throws IllegalStateException if the index is closed
+     */
+    public void insertBatch(long[] rowIds, double[] mins, double[] maxs) {
+        Objects.requireNonNull(rowIds, "rowIds");
+        checkBatch("mins", mins, rowIds.length);
+        checkBatch("maxs", maxs, rowIds.length);
+        long h = handle.acquire();
+        try {
+            nativeInsertBoxes(h, rowIds, mins, maxs);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Deletes one record with this row id and this box (compared after rounding the box to the
+     * index precision, as at insert).
+     *
+     * @param rowId the row id
+     * @param min the record's lower bounds, {@link #dimension()} values
+     * @param max the record's upper bounds, {@link #dimension()} values
+     * @return true if such a record existed (one copy is removed), false otherwise
+     * @throws NullPointerException if {@code min} or {@code max} is null
+     * @throws IllegalArgumentException if a bound has the wrong length, a NaN, or {@code min >
+     *     max}
+     * @throws IllegalStateException if the index is closed
+     */
+    public boolean delete(long rowId, double[] min, double[] max) {
+        checkCoords("min", min);
+        checkCoords("max", max);
+        long h = handle.acquire();
+        try {
+            return nativeDelete(h, rowId, min, max);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Deletes one point record with this row id at this point.
+     *
+     * @param rowId the row id
+     * @param point the record's coordinates, {@link #dimension()} values
+     * @return true if such a record existed (one copy is removed), false otherwise
+     * @throws NullPointerException if {@code point} is null
+     * @throws IllegalArgumentException if {@code point} has the wrong length or a NaN
+     * @throws IllegalStateException if the index is closed
+     */
+    public boolean delete(long rowId, double[] point) {
+        return delete(rowId, point, point);
+    }
+
+    /**
+     * Moves a record: deletes {@code (rowId, [oldMin, oldMax])} and inserts {@code (rowId,
+     * [newMin, newMax])} as one atomic write. For a point pass the same array as min and max.
+     *
+     * @param rowId the row id
+     * @param oldMin the current lower bounds
+     * @param oldMax the current upper bounds
+     * @param newMin the new lower bounds (finite)
+     * @param newMax the new upper bounds (finite)
+     * @return true if the old record existed and was replaced; false if it did not exist, in
+     *     which case nothing is inserted
+     * @throws NullPointerException if an array is null
+     * @throws IllegalArgumentException if a bound has the wrong length, a NaN, {@code min >
+     *     max}, or a new bound is infinite
+     * @throws IllegalStateException if the index is closed
+     */
+    public boolean update(
+            long rowId, double[] oldMin, double[] oldMax, double[] newMin, double[] newMax) {
+        checkCoords("oldMin", oldMin);
+        checkCoords("oldMax", oldMax);
+        checkCoords("newMin", newMin);
+        checkCoords("newMax", newMax);
+        long h = handle.acquire();
+        try {
+            return nativeUpdate(h, rowId, oldMin, oldMax, newMin, newMax);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Finds the row ids of all records matching a window query, in no particular order (a row
+     * id appears once per matching record). For very large answers prefer {@link #cursor} or
+     * {@link #count}.
+     *
+     * @param type the predicate between record and query box
+     * @param min the query's lower bounds, {@link #dimension()} values, may be -infinity
+     * @param max the query's upper bounds, {@link #dimension()} values, may be +infinity
+     * @return the matching row ids, possibly empty
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if a bound has the wrong length, a NaN, or {@code min >
+     *     max}
+     * @throws UnsupportedOperationException if the answer has more rows than a Java array holds
+     * @throws IllegalStateException if the index is closed
+     */
+    public long[] search(SearchType type, double[] min, double[] max) {
+        int t = checkQuery(type, min, max);
+        long h = handle.acquire();
+        try {
+            return nativeSearch(h, t, min, max);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Opens a paged cursor over the answer of a window query, evaluated on a snapshot of the
+     * index taken now: writes made after this call returns do not change what the cursor
+     * delivers. The cursor owns its own native snapshot, so it stays readable after this index
+     * is closed; close each cursor itself (try-with-resources).
+     *
+     * @param type the predicate between record and query box
+     * @param min the query's lower bounds, {@link #dimension()} values, may be -infinity
+     * @param max the query's upper bounds, {@link #dimension()} values, may be +infinity
+     * @return a new open cursor
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if a bound has the wrong length, a NaN, or {@code min >
+     *     max}
+     * @throws IllegalStateException if the index is closed
+     */
+    public SearchCursor cursor(SearchType type, double[] min, double[] max) {
+        int t = checkQuery(type, min, max);
+        long h = handle.acquire();
+        long cursor;
+        try {
+            cursor = nativeCursor(h, t, min, max);
+        } finally {
+            handle.release();
+        }
+        return new SearchCursor(cursor, type);
+    }
+
+    /**
+     * Counts the records matching a window query without materialising their row ids.
+     *
+     * @param type the predicate between record and query box
+     * @param min the query's lower bounds, {@link #dimension()} values, may be -infinity
+     * @param max the query's upper bounds, {@link #dimension()} values, may be +infinity
+     * @return the number of matching records
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if a bound has the wrong length, a NaN, or {@code min >
+     *     max}
+     * @throws IllegalStateException if the index is closed
+     */
+    public long count(SearchType type, double[] min, double[] max) {
+        int t = checkQuery(type, min, max);
+        long h = handle.acquire();
+        try {
+            return nativeCount(h, t, min, max);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Finds the {@code k} records nearest to a point, by Euclidean distance from the point to
+     * the record's stored box (0 inside the box), nearest first; records at exactly the same
+     * distance are ordered by row id as unsigned 64-bit values.
+     *
+     * @param point the query point, {@link #dimension()} finite coordinates
+     * @param k the number of records wanted, {@code >= 0}
+     * @return {@code min(k, size())} row ids, nearest first
+     * @throws NullPointerException if {@code point} is null
+     * @throws IllegalArgumentException if {@code point} has the wrong length or a NaN, or
+     *     {@code k < 0}
+     * @throws IllegalStateException if the index is closed
+     */
+    public long[] nearest(double[] point, int k) {
+        checkCoords("point", point);
+        if (k < 0) {
+            throw new IllegalArgumentException("k " + k + " is negative");
+        }
+        long h = handle.acquire();
+        try {
+            return nativeNearest(h, point, k);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Frees the native index. Idempotent and thread-safe: waits for calls in flight on other
+     * threads, after which every call throws {@link IllegalStateException}. Open cursors are
+     * not closed and stay readable.
+     */
+    @Override
+    public void close() {
+        handle.close();
+    }
+
+    @Override
+    public String toString() {
+        return "IndexDetails(dimension=" + dimension + ", precision=" + precision
+                + (isClosed() ? ", closed)" : ")");
+    }
+
+    private void checkCoords(String name, double[] coords) {
+        Objects.requireNonNull(coords, name);
+        if (coords.length != dimension) {
+            throw new IllegalArgumentException(name + " has " + coords.length
+                    + " coordinates, expected " + dimension + " (the dimension)");
+        }
+    }
+
+    private void checkBatch(String name, double[] coords, int rows) {
+        Objects.requireNonNull(coords, name);
+        long expected = (long) rows * dimension;
+        if (coords.length != expected) {
+            throw new IllegalArgumentException(name + " has " + coords.length
+                    + " values, expected " + expected + " (" + rows + " rows x dimension "
+                    + dimension + ")");
+        }
+    }
+
+    private int checkQuery(SearchType type, double[] min, double[] max) {
+        Objects.requireNonNull(type, "type");
+        checkCoords("min", min);
+        checkCoords("max", max);
+        return type.ordinal();
+    }
+
+    // The native bridge (native/jni/index_details.rs). Every method takes the handle first;
+    // search types are passed as SearchType.ordinal().
+
+    private static native long nativeCreate(
+            int dimension, int precision, String[] labels, int nodeSize);
+
+    private static native void nativeFree(long handle);
+
+    private static native long nativeSize(long handle);
+
+    private static native void nativeInsertPoint(long handle, long rowId, double[] point);
+
+    private static native void nativeInsert(long handle, long rowId, double[] min, double[] max);
+
+    private static native void nativeInsertPoints(long handle, long[] rowIds, double[] coords);
+
+    private static native void nativeInsertBoxes(
+            long handle, long[] rowIds, double[] mins, double[] maxs);
+
+    private static native boolean nativeDelete(
+            long handle, long rowId, double[] min, double[] max);
+
+    private static native boolean nativeUpdate(
+            long handle,
+            long rowId,
+            double[] oldMin,
+            double[] oldMax,
+            double[] newMin,
+            double[] newMax);
+
+    private static native long[] nativeSearch(long handle, int type, double[] min, double[] max);
+
+    private static native long nativeCount(long handle, int type, double[] min, double[] max);
+
+    private static native long[] nativeNearest(long handle, double[] point, int k);
+
+    private static native long nativeCursor(long handle, int type, double[] min, double[] max);
+}
