@@ -7,7 +7,7 @@
 
 use super::node::NodeRef;
 use super::params::CHOOSE_SUBTREE_CANDIDATES;
-use crate::geometry::{mbr, Coord};
+use crate::geometry::Coord;
 
 /// Index of the entry of directory node `n` that should receive an entry with MBR `m`.
 /// `n` must have at least one entry.
@@ -54,35 +54,68 @@ pub fn choose_subtree<C: Coord>(n: &NodeRef<'_, C>, m: &[C]) -> usize {
         }
         return b;
     }
-    // Children are leaves: overlap enlargement among the candidates of least area enlargement.
+    // Children are leaves: overlap enlargement among the candidates of least area enlargement,
+    // visited in order of area enlargement so that a candidate whose overlap does not grow at
+    // all ends the search (nothing later can beat it: overlap enlargement is never negative).
     let mut cand: Vec<usize> = (0..count).collect();
+    let by_enl = |i: &usize, j: &usize| {
+        enl[*i]
+            .total_cmp(&enl[*j])
+            .then(area[*i].total_cmp(&area[*j]))
+    };
     if count > CHOOSE_SUBTREE_CANDIDATES {
-        cand.select_nth_unstable_by(CHOOSE_SUBTREE_CANDIDATES, |&i, &j| {
-            enl[i].total_cmp(&enl[j])
-        });
+        cand.select_nth_unstable_by(CHOOSE_SUBTREE_CANDIDATES, by_enl);
         cand.truncate(CHOOSE_SUBTREE_CANDIDATES);
     }
-    let mut e = vec![C::zeroed(); 2 * d];
-    let mut o = vec![C::zeroed(); 2 * d];
+    cand.sort_unstable_by(by_enl);
+    let mut e = vec![0.0f64; 2 * d];
+    let mut g = vec![0.0f64; 2 * d];
     let mut best = cand[0];
     let mut best_key = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     for &i in &cand {
-        n.mbr_into(i, &mut e);
-        let mut g = e.clone();
-        mbr::union_into(&mut g, m);
-        let mut delta = 0.0;
-        for j in 0..count {
-            if j == i {
-                continue;
-            }
-            n.mbr_into(j, &mut o);
-            delta += mbr::overlap(&g, &o) - mbr::overlap(&e, &o);
+        for a in 0..d {
+            e[a] = n.min(a)[i].to_f64();
+            e[d + a] = n.max(a)[i].to_f64();
+            g[a] = e[a].min(m[a].to_f64());
+            g[d + a] = e[d + a].max(m[d + a].to_f64());
         }
+        let delta = overlap_growth(n, i, &e, &g, d);
         let key = (delta, enl[i], area[i]);
         if key < best_key {
             best_key = key;
             best = i;
+            if delta == 0.0 {
+                break;
+            }
         }
     }
     best
+}
+
+/// Σ_j≠i vol(g ∩ E_j) − vol(e ∩ E_j) over the entries of `n`, where `e` is entry i's MBR and
+/// `g ⊇ e` its enlargement (both flat, in f64). Entries disjoint from `g` contribute nothing.
+fn overlap_growth<C: Coord>(n: &NodeRef<'_, C>, i: usize, e: &[f64], g: &[f64], d: usize) -> f64 {
+    let mut delta = 0.0;
+    'entries: for j in 0..n.count() {
+        if j == i {
+            continue;
+        }
+        let mut vg = 1.0;
+        let mut ve = 1.0;
+        for a in 0..d {
+            let lo = n.min(a)[j].to_f64();
+            let hi = n.max(a)[j].to_f64();
+            let gl = g[a].max(lo);
+            let gh = g[d + a].min(hi);
+            if gh < gl {
+                continue 'entries;
+            }
+            vg *= gh - gl;
+            let el = e[a].max(lo);
+            let eh = e[d + a].min(hi);
+            ve *= (eh - el).max(0.0);
+        }
+        delta += vg - ve;
+    }
+    delta
 }

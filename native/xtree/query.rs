@@ -38,16 +38,11 @@ impl<C: Coord> Window<C> {
         }
     }
 
-    /// Bounds `(lo, hi)` such that an entry passes iff `min <= lo` ... see [`Self::test`].
-    /// For the record test: INTERSECTS `min <= down(qmax) && max >= up(qmin)`; CONTAINS
+    /// Indices of the entries of `n` that pass. For the record test: INTERSECTS `min <= down(qmax) && max >= up(qmin)`; CONTAINS
     /// `min <= down(qmin) && max >= up(qmax)`; WITHIN `min >= up(qmin) && max <= down(qmax)`.
     /// Directory entries use INTERSECTS for INTERSECTS/WITHIN and CONTAINS for CONTAINS.
     #[inline]
     fn scan(&self, n: &NodeRef<'_, C>, leaf: bool, hits: &mut Vec<usize>) {
-        let d = self.down_min.len();
-        let count = n.count();
-        hits.clear();
-        hits.extend(0..count);
         let ty = if leaf {
             self.ty
         } else if self.ty == SearchType::Contains {
@@ -55,26 +50,37 @@ impl<C: Coord> Window<C> {
         } else {
             SearchType::Intersects
         };
-        for a in 0..d {
-            if hits.is_empty() {
-                return;
-            }
-            let mins = n.min(a);
-            let maxs = n.max(a);
-            match ty {
-                SearchType::Intersects => {
-                    let (hi, lo) = (self.down_max[a], self.up_min[a]);
-                    hits.retain(|&i| mins[i] <= hi && maxs[i] >= lo);
-                }
-                SearchType::Contains => {
-                    let (lo, hi) = (self.down_min[a], self.up_max[a]);
-                    hits.retain(|&i| mins[i] <= lo && maxs[i] >= hi);
-                }
-                SearchType::Within => {
-                    let (lo, hi) = (self.up_min[a], self.down_max[a]);
-                    hits.retain(|&i| mins[i] >= lo && maxs[i] <= hi);
+        // Per predicate: entry passes iff on every axis `min OP1 b1 && max OP2 b2`.
+        let (b1, b2, min_le, max_ge) = match ty {
+            SearchType::Intersects => (&self.down_max, &self.up_min, true, true),
+            SearchType::Contains => (&self.down_min, &self.up_max, true, true),
+            SearchType::Within => (&self.up_min, &self.down_max, false, false),
+        };
+        hits.clear();
+        let d = b1.len();
+        if d == 2 && min_le && max_ge {
+            // The common case (2-D INTERSECTS/CONTAINS), with the axis arrays hoisted.
+            let (x0, x1, y0, y1) = (n.min(0), n.max(0), n.min(1), n.max(1));
+            for i in 0..n.count() {
+                if x0[i] <= b1[0] && x1[i] >= b2[0] && y0[i] <= b1[1] && y1[i] >= b2[1] {
+                    hits.push(i);
                 }
             }
+            return;
+        }
+        'entries: for i in 0..n.count() {
+            for a in 0..d {
+                let (lo, hi) = (n.min(a)[i], n.max(a)[i]);
+                let ok = if min_le {
+                    lo <= b1[a] && hi >= b2[a]
+                } else {
+                    lo >= b1[a] && hi <= b2[a]
+                };
+                if !ok {
+                    continue 'entries;
+                }
+            }
+            hits.push(i);
         }
     }
 }
