@@ -57,8 +57,8 @@ pub fn default_node_size(dimension: usize, precision: u32) -> usize {
 
 use crate::error::Error;
 use crate::geometry::Coord;
-use crate::store::memory::{MemoryStore, Snapshot};
-use crate::store::{PageRead, NIL};
+use crate::store::memory::{MemoryStore, MemoryTxn, Snapshot};
+use crate::store::{NodeId, PageRead, PageWrite, NIL};
 use crate::xtree::check::{check, TreeStats};
 use crate::xtree::insert::Writer;
 use crate::xtree::node::Entries;
@@ -159,34 +159,23 @@ impl<C: Coord> Core<C> {
         Ok(m)
     }
 
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&mut Writer<'_, C, crate::store::memory::MemoryTxn<'_>>) -> Result<T>,
-    ) -> Result<T> {
-        let mut txn = self.store.begin();
-        let mut w = Writer::new(self.shape, &mut txn);
-        let out = f(&mut w)?;
-        let (root, len) = (w.root, w.len);
-        txn.publish(root, len);
-        Ok(out)
+    fn session(&self) -> Session<'_, C> {
+        let txn = self.store.begin();
+        let base = txn.base();
+        Session {
+            shape: self.shape,
+            txn,
+            root: base.root,
+            len: base.len,
+            failed: false,
+        }
     }
 
-    fn insert_many(&self, rows: &[u64], mbrs: Vec<C>) -> Result<()> {
-        let d = self.shape.dims;
-        self.write(|w| {
-            if w.root == NIL && rows.len() >= BULK_LOAD_MIN {
-                let e = Entries {
-                    ids: rows.to_vec(),
-                    hists: vec![0; rows.len()],
-                    mbrs,
-                };
-                return w.bulk_load(e);
-            }
-            for (i, &row) in rows.iter().enumerate() {
-                w.insert_record(row, &mbrs[i * 2 * d..(i + 1) * 2 * d])?;
-            }
-            Ok(())
-        })
+    fn write<T>(&self, f: impl FnOnce(&mut Session<'_, C>) -> Result<T>) -> Result<T> {
+        let mut s = self.session();
+        let out = f(&mut s)?;
+        s.commit()?;
+        Ok(out)
     }
 
     fn nearest(&self, point: &[f64], k: usize) -> Result<Vec<(u64, f64)>> {
@@ -296,7 +285,7 @@ impl Index {
         validate_box("record", self.dimension, min, max, true)?;
         dispatch!(self, c => {
             let m = c.stored(min, max)?;
-            c.write(|w| w.insert_record(row_id, &m))
+            c.write(|s| s.with(|w| w.insert_record(row_id, &m)))
         })
     }
 
@@ -327,7 +316,7 @@ impl Index {
                 validate_box(&format!("record {i} of the batch"), d, lo, hi, true)?;
                 all.extend(c.stored(lo, hi)?);
             }
-            c.insert_many(row_ids, all)
+            c.write(|s| s.insert_many(row_ids, all))
         })
     }
 
@@ -337,7 +326,7 @@ impl Index {
         validate_box("record", self.dimension, min, max, true)?;
         dispatch!(self, c => {
             let m = c.stored(min, max)?;
-            c.write(|w| w.delete_record(row_id, &m))
+            c.write(|s| s.with(|w| w.delete_record(row_id, &m)))
         })
     }
 
@@ -356,15 +345,13 @@ impl Index {
         dispatch!(self, c => {
             let old = c.stored(old_min, old_max)?;
             let new = c.stored(new_min, new_max)?;
-            let mut txn = c.store.begin();
-            let mut w = Writer::new(c.shape, &mut txn);
-            if !w.delete_record(row_id, &old)? {
-                return Ok(false);
-            }
-            w.insert_record(row_id, &new)?;
-            let (root, len) = (w.root, w.len);
-            txn.publish(root, len);
-            Ok(true)
+            c.write(|s| s.with(|w| {
+                if !w.delete_record(row_id, &old)? {
+                    return Ok(false);
+                }
+                w.insert_record(row_id, &new)?;
+                Ok(true)
+            }))
         })
     }
 
@@ -405,6 +392,21 @@ impl Index {
     pub fn nearest_with_distance(&self, point: &[f64], k: usize) -> Result<Vec<(u64, f64)>> {
         validate_box("query point", self.dimension, point, point, true)?;
         dispatch!(self, c => c.nearest(point, k))
+    }
+
+    /// Starts a write session: any number of writes, made visible to readers together and
+    /// atomically by [`IndexWriter::commit`]; dropping the session without committing discards
+    /// them. Other writers (sessions or the single-write methods) wait until it ends; readers
+    /// never wait and see the state before the session until it commits (DESIGN.md §4).
+    pub fn writer(&self) -> IndexWriter<'_> {
+        let typed = match &self.typed {
+            Typed::F32(c) => WriterTyped::F32(c, c.session()),
+            Typed::F64(c) => WriterTyped::F64(c, c.session()),
+        };
+        IndexWriter {
+            dimension: self.dimension,
+            typed,
+        }
     }
 
     /// A paged cursor over the results of a window query on a snapshot taken now.
@@ -473,6 +475,138 @@ impl Cursor {
         match &mut self.typed {
             CursorTyped::F32(c) => c.next_page(max),
             CursorTyped::F64(c) => c.next_page(max),
+        }
+    }
+}
+
+/// The writer's open transaction over the tree: a root and count private to it.
+struct Session<'a, C: Coord> {
+    shape: Shape<C>,
+    txn: MemoryTxn<'a>,
+    root: NodeId,
+    len: u64,
+    /// An operation failed part-way: the session must not publish.
+    failed: bool,
+}
+
+impl<C: Coord> Session<'_, C> {
+    /// Runs one tree operation; on error the session's tree state is left as it was before the
+    /// operation only if the operation failed before changing anything — callers abandon the
+    /// session on error (its changes are never published).
+    fn with<T>(
+        &mut self,
+        f: impl FnOnce(&mut Writer<'_, C, MemoryTxn<'_>>) -> Result<T>,
+    ) -> Result<T> {
+        let mut w = Writer {
+            shape: self.shape,
+            txn: &mut self.txn,
+            root: self.root,
+            len: self.len,
+        };
+        let out = f(&mut w);
+        self.root = w.root;
+        self.len = w.len;
+        self.failed |= out.is_err();
+        out
+    }
+
+    fn insert_many(&mut self, rows: &[u64], mbrs: Vec<C>) -> Result<()> {
+        let d = self.shape.dims;
+        self.with(|w| {
+            if w.root == NIL && rows.len() >= BULK_LOAD_MIN {
+                let e = Entries {
+                    ids: rows.to_vec(),
+                    hists: vec![0; rows.len()],
+                    mbrs,
+                };
+                return w.bulk_load(e);
+            }
+            for (i, &row) in rows.iter().enumerate() {
+                w.insert_record(row, &mbrs[i * 2 * d..(i + 1) * 2 * d])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn commit(self) -> Result<()> {
+        if self.failed {
+            return Err(Error::internal(
+                "a write of this session failed part-way; its changes were discarded",
+            ));
+        }
+        self.txn.publish(self.root, self.len);
+        Ok(())
+    }
+}
+
+enum WriterTyped<'a> {
+    F32(&'a Core<f32>, Session<'a, f32>),
+    F64(&'a Core<f64>, Session<'a, f64>),
+}
+
+macro_rules! session {
+    ($self:expr, $c:ident, $s:ident => $body:expr) => {
+        match &mut $self.typed {
+            WriterTyped::F32($c, $s) => $body,
+            WriterTyped::F64($c, $s) => $body,
+        }
+    };
+}
+
+/// A write session (see [`Index::writer`]). Same validation and errors as the methods of
+/// [`Index`] with the same names. After an error the session should be dropped (its changes are
+/// then discarded); committing after an error is refused.
+pub struct IndexWriter<'a> {
+    dimension: usize,
+    typed: WriterTyped<'a>,
+}
+
+impl IndexWriter<'_> {
+    /// Inserts a record; see [`Index::insert`].
+    pub fn insert(&mut self, row_id: u64, min: &[f64], max: &[f64]) -> Result<()> {
+        validate_box("record", self.dimension, min, max, true)?;
+        session!(self, c, s => {
+            let m = c.stored(min, max)?;
+            s.with(|w| w.insert_record(row_id, &m))
+        })
+    }
+
+    /// Inserts a point record; see [`Index::insert_point`].
+    pub fn insert_point(&mut self, row_id: u64, point: &[f64]) -> Result<()> {
+        self.insert(row_id, point, point)
+    }
+
+    /// Deletes a record; see [`Index::delete`].
+    pub fn delete(&mut self, row_id: u64, min: &[f64], max: &[f64]) -> Result<bool> {
+        validate_box("record", self.dimension, min, max, true)?;
+        session!(self, c, s => {
+            let m = c.stored(min, max)?;
+            s.with(|w| w.delete_record(row_id, &m))
+        })
+    }
+
+    /// Records in the index as this session sees it.
+    pub fn len(&self) -> u64 {
+        match &self.typed {
+            WriterTyped::F32(_, s) => s.len,
+            WriterTyped::F64(_, s) => s.len,
+        }
+    }
+
+    /// True when [`IndexWriter::len`] is 0.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Publishes every write of the session atomically.
+    ///
+    /// # Errors
+    /// `Internal` if an operation of the session failed part-way (not for rejected input, which
+    /// changes nothing); the session's changes are then discarded.
+    pub fn commit(self) -> Result<()> {
+        match self.typed {
+            WriterTyped::F32(_, s) => s.commit(),
+            WriterTyped::F64(_, s) => s.commit(),
         }
     }
 }

@@ -20,5 +20,5 @@ pub mod store;
 pub mod xtree;
 
 pub use error::{Error, ErrorKind, Result};
-pub use index::{Cursor, Index, IndexOptions, SearchType};
+pub use index::{Cursor, Index, IndexOptions, IndexWriter, SearchType};
 pub use xtree::check::TreeStats;

@@ -146,3 +146,42 @@ fn readers_during_updates_and_deletes_see_consistent_states() {
     idx.check().unwrap();
     assert_eq!(idx.len(), n - 750);
 }
+
+#[test]
+fn write_session_is_invisible_until_commit_and_discarded_on_drop() {
+    let idx = Index::new(2, 64, vec!["x".into(), "y".into()]).unwrap();
+    let mut w = idx.writer();
+    for i in 0..500u64 {
+        w.insert_point(i, &point(i)).unwrap();
+    }
+    assert!(
+        w.insert_point(9, &[f64::NAN, 0.0]).is_err(),
+        "bad input is refused"
+    );
+    assert_eq!(w.len(), 500);
+    assert_eq!(
+        idx.count(SearchType::Intersects, &ALL_MIN, &ALL_MAX)
+            .unwrap(),
+        0
+    );
+    w.commit().unwrap();
+    assert_eq!(
+        idx.count(SearchType::Intersects, &ALL_MIN, &ALL_MAX)
+            .unwrap(),
+        500
+    );
+    {
+        let mut w = idx.writer();
+        assert!(w.delete(0, &point(0), &point(0)).unwrap());
+        w.insert_point(1000, &[1.0, 1.0]).unwrap();
+        // dropped without commit
+    }
+    assert_eq!(idx.len(), 500);
+    assert_eq!(
+        idx.search(SearchType::Intersects, &[1.0, 1.0], &[1.0, 1.0])
+            .unwrap(),
+        Vec::<u64>::new()
+    );
+    assert!(idx.delete(0, &point(0), &point(0)).unwrap());
+    idx.check().unwrap();
+}
