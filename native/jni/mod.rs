@@ -1,8 +1,8 @@
 //! The JNI bridge behind the Java package `dev.xtree` (DESIGN.md §6).
 //!
-//! One file per Java class with native methods ([`index_details`], [`search_cursor`]), the one
-//! panic-catching wrapper every entry point goes through ([`wrapper`]), and the conversions
-//! between Java values and Rust slices ([`convert`]). The bridge converts and calls the public
+//! One file per Java class with native methods (`index_details.rs`, `search_cursor.rs`), the one
+//! panic-catching wrapper every entry point goes through (`wrapper.rs`), and the conversions
+//! between Java values and Rust slices (`convert.rs`). The bridge converts and calls the public
 //! Rust API; it holds no index logic.
 //!
 //! Handles: a native object owned by Java (`Index`, `Cursor`) is boxed and its pointer passed to
@@ -10,6 +10,15 @@
 //! `unsafe` block below relies on: a handle is either 0 (rejected here as closed) or a live
 //! pointer returned by the matching constructor, and it is freed exactly once, after every call
 //! using it has returned.
+//!
+//! Unsafe sites (for `UNSAFE.md`), each exercised by the JUnit tests under `-Xcheck:jni`:
+//! - `convert::borrow_handle`: every entry point taking a handle; handle 0 is
+//!   `NativeBridgeTest.closedHandleIsIllegalState`, use during close is
+//!   `IndexDetailsTest.closeWhileFourThreadsQuery` and
+//!   `SearchCursorTest.closeWhileOtherThreadsPage`.
+//! - `convert::free_handle`: `nativeFree` of both classes, reached only from
+//!   `NativeHandle.close` (`IndexDetailsTest.concurrentCloseFromManyThreads`).
+//! - `#[no_mangle]` on every `Java_dev_xtree_*` export: symbol names are the JNI contract.
 #![allow(unsafe_code)]
 
 mod convert;
