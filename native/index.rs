@@ -116,8 +116,16 @@ fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
 /// Validates a box (or point when `max` is None) of a stored record or a query and returns it
 /// in stored precision for records.
 fn validate_box(what: &str, d: usize, min: &[f64], max: &[f64], record: bool) -> Result<()> {
-    check_len(&format!("{what} min"), min.len(), d)?;
-    check_len(&format!("{what} max"), max.len(), d)?;
+    if min.len() != d || max.len() != d {
+        let (side, got) = if min.len() != d {
+            ("min", min.len())
+        } else {
+            ("max", max.len())
+        };
+        return Err(Error::invalid(format!(
+            "{what} {side} has {got} coordinates, expected {d}"
+        )));
+    }
     for a in 0..d {
         let (lo, hi) = (min[a], max[a]);
         if lo.is_nan() || hi.is_nan() {
@@ -313,7 +321,8 @@ impl Index {
             let mut all = Vec::with_capacity(n * 2 * d);
             for i in 0..n {
                 let (lo, hi) = (&mins[i * d..(i + 1) * d], &maxs[i * d..(i + 1) * d]);
-                validate_box(&format!("record {i} of the batch"), d, lo, hi, true)?;
+                validate_box("record of the batch", d, lo, hi, true)
+                    .map_err(|e| Error::invalid(format!("batch row {i}: {}", e.message())))?;
                 all.extend(c.stored(lo, hi)?);
             }
             c.write(|s| s.insert_many(row_ids, all))

@@ -30,6 +30,27 @@ const SEGMENTS: usize = 40;
 
 struct Page(Box<[u64]>);
 
+/// Hasher for NodeID keys of the dirty-page map: one multiply (Fibonacci hashing). NodeIDs are
+/// dense small integers, so SipHash's protection against chosen keys buys nothing here.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type DirtyMap = HashMap<NodeId, Vec<u64>, std::hash::BuildHasherDefault<IdHasher>>;
+
 struct Inner {
     segments: [OnceLock<Box<[Atomic<Page>]>>; SEGMENTS],
     /// Ids whose pages have been reclaimed and may be reused.
@@ -210,7 +231,7 @@ impl MemoryStore {
             _lock: lock,
             guard,
             base,
-            dirty: HashMap::new(),
+            dirty: DirtyMap::default(),
             retired: Vec::new(),
             published: false,
         }
@@ -281,7 +302,7 @@ pub struct MemoryTxn<'s> {
     _lock: parking_lot::MutexGuard<'s, ()>,
     guard: Guard,
     base: Version,
-    dirty: HashMap<NodeId, Vec<u64>>,
+    dirty: DirtyMap,
     retired: Vec<NodeId>,
     published: bool,
 }

@@ -9,16 +9,33 @@ use super::node::NodeRef;
 use super::params::CHOOSE_SUBTREE_CANDIDATES;
 use crate::geometry::Coord;
 
+/// Entries whose scratch arrays live on the stack (larger supernodes use the heap).
+const STACK_ENTRIES: usize = 256;
+
 /// Index of the entry of directory node `n` that should receive an entry with MBR `m`.
 /// `n` must have at least one entry.
 pub fn choose_subtree<C: Coord>(n: &NodeRef<'_, C>, m: &[C]) -> usize {
     let d = n.h.dims;
     let count = n.count();
     debug_assert!(count > 0);
-    // (area enlargement, area) per entry, computed axis by axis over the SoA arrays.
-    let mut grown = vec![1.0f64; count];
-    let mut area = vec![1.0f64; count];
-    let mut contains = vec![true; count];
+    // (area enlargement, area) per entry, computed axis by axis over the SoA arrays; on the
+    // stack for normal nodes, on the heap only for supernodes.
+    let mut grown_s = [1.0f64; STACK_ENTRIES];
+    let mut area_s = [1.0f64; STACK_ENTRIES];
+    let mut contains_s = [true; STACK_ENTRIES];
+    let (mut grown_h, mut area_h, mut contains_h);
+    let (grown, area, contains): (&mut [f64], &mut [f64], &mut [bool]) = if count <= STACK_ENTRIES {
+        (
+            &mut grown_s[..count],
+            &mut area_s[..count],
+            &mut contains_s[..count],
+        )
+    } else {
+        grown_h = vec![1.0f64; count];
+        area_h = vec![1.0f64; count];
+        contains_h = vec![true; count];
+        (&mut grown_h, &mut area_h, &mut contains_h)
+    };
     for a in 0..d {
         let (lo, hi) = (m[a], m[d + a]);
         let (lof, hif) = (lo.to_f64(), hi.to_f64());
@@ -32,9 +49,6 @@ pub fn choose_subtree<C: Coord>(n: &NodeRef<'_, C>, m: &[C]) -> usize {
             contains[i] &= mins[i] <= lo && maxs[i] >= hi;
         }
     }
-    let better = |i: usize, j: usize, key_i: f64, key_j: f64| -> bool {
-        key_i < key_j || (key_i == key_j && area[i] < area[j])
-    };
     let mut best: Option<usize> = None;
     for i in 0..count {
         if contains[i] && best.is_none_or(|b| area[i] < area[b]) {
@@ -44,11 +58,15 @@ pub fn choose_subtree<C: Coord>(n: &NodeRef<'_, C>, m: &[C]) -> usize {
     if let Some(b) = best {
         return b;
     }
-    let enl: Vec<f64> = (0..count).map(|i| grown[i] - area[i]).collect();
+    // Area enlargement, in place of the grown area.
+    for (g, a) in grown.iter_mut().zip(area.iter()) {
+        *g -= a;
+    }
+    let (enl, area) = (&*grown, &*area);
     if n.level() > 1 {
         let mut b = 0;
         for i in 1..count {
-            if better(i, b, enl[i], enl[b]) {
+            if enl[i] < enl[b] || (enl[i] == enl[b] && area[i] < area[b]) {
                 b = i;
             }
         }

@@ -12,6 +12,7 @@
 use super::node::Entries;
 use super::params::{MAX_OVERLAP, MAX_SUPERNODE_BLOCKS, MIN_FANOUT, MIN_FILL};
 use super::{axis_bit, Shape};
+use crate::geometry::sortable::f64_key;
 use crate::geometry::{mbr, Coord};
 
 /// What to do with an overflowing node.
@@ -53,16 +54,15 @@ fn prefix_suffix<C: Coord>(e: &Entries<C>, order: &[usize], d: usize) -> (Vec<C>
     (pre, suf)
 }
 
+/// Entry indices sorted by the lower (or upper) bound on axis `a`, ties by index.
 fn sorted_by<C: Coord>(e: &Entries<C>, d: usize, a: usize, upper: bool) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..e.len()).collect();
     let off = if upper { d + a } else { a };
     let w = 2 * d;
-    order.sort_by(|&i, &j| {
-        let x = e.mbrs[i * w + off].to_f64();
-        let y = e.mbrs[j * w + off].to_f64();
-        x.total_cmp(&y).then(i.cmp(&j))
-    });
-    order
+    let mut keyed: Vec<(u64, usize)> = (0..e.len())
+        .map(|i| (f64_key(e.mbrs[i * w + off].to_f64()), i))
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// The R* topological split of `e` with at least `m` entries per group.
@@ -78,25 +78,27 @@ pub fn topological<C: Coord>(
     // Choose the axis: least sum of margins over all distributions of both sorts.
     let mut best_axis = 0;
     let mut best_margin = f64::INFINITY;
+    let mut best_sorts = Vec::new();
     for a in 0..d {
         let mut s = 0.0;
+        let mut sorts = Vec::with_capacity(2);
         for upper in [false, true] {
             let order = sorted_by(e, d, a, upper);
             let (pre, suf) = prefix_suffix(e, &order, d);
             for k in m..=n - m {
                 s += mbr::margin(&pre[(k - 1) * w..k * w]) + mbr::margin(&suf[k * w..(k + 1) * w]);
             }
+            sorts.push((order, pre, suf));
         }
         if s < best_margin {
             best_margin = s;
             best_axis = a;
+            best_sorts = sorts;
         }
     }
     // Choose the distribution on that axis: least overlap, ties by least area.
-    let mut best: Option<(f64, f64, Vec<usize>, usize)> = None;
-    for upper in [false, true] {
-        let order = sorted_by(e, d, best_axis, upper);
-        let (pre, suf) = prefix_suffix(e, &order, d);
+    let mut best: Option<(f64, f64, usize, usize)> = None;
+    for (which, (_, pre, suf)) in best_sorts.iter().enumerate() {
         for k in m..=n - m {
             let l = &pre[(k - 1) * w..k * w];
             let r = &suf[k * w..(k + 1) * w];
@@ -106,11 +108,12 @@ pub fn topological<C: Coord>(
                 .as_ref()
                 .is_none_or(|(bo, ba, _, _)| ov < *bo || (ov == *bo && ar < *ba))
             {
-                best = Some((ov, ar, order.clone(), k));
+                best = Some((ov, ar, which, k));
             }
         }
     }
-    let (_, _, order, k) = best.expect("n >= 2 gives at least one distribution");
+    let (_, _, which, k) = best.expect("n >= 2 gives at least one distribution");
+    let order = &best_sorts[which].0;
     let left = order[..k].to_vec();
     let right = order[k..].to_vec();
     let ratio = mbr::overlap_ratio(&e.bounds_of(&left, d), &e.bounds_of(&right, d));
