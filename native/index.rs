@@ -148,23 +148,31 @@ fn validate_box(what: &str, d: usize, min: &[f64], max: &[f64], record: bool) ->
 impl<C: Coord> Core<C> {
     /// Stored coordinates of a validated record: points rounded to nearest, boxes outward.
     fn stored(&self, min: &[f64], max: &[f64]) -> Result<Vec<C>> {
+        let mut m = Vec::with_capacity(2 * min.len());
+        self.stored_into(min, max, &mut m)?;
+        Ok(m)
+    }
+
+    /// Appends the stored coordinates of a validated record to `out` (flat MBR layout).
+    fn stored_into(&self, min: &[f64], max: &[f64], out: &mut Vec<C>) -> Result<()> {
         let d = min.len();
-        let mut m = Vec::with_capacity(2 * d);
+        let start = out.len();
         let point = min == max;
         if point {
-            m.extend(min.iter().map(|&x| C::nearest(x)));
-            m.extend_from_within(..d);
+            out.extend(min.iter().map(|&x| C::nearest(x)));
+            out.extend_from_within(start..start + d);
         } else {
-            m.extend(min.iter().map(|&x| C::down(x)));
-            m.extend(max.iter().map(|&x| C::up(x)));
+            out.extend(min.iter().map(|&x| C::down(x)));
+            out.extend(max.iter().map(|&x| C::up(x)));
         }
-        if m.iter().any(|c| !c.to_f64().is_finite()) {
+        if C::PRECISION == 32 && out[start..].iter().any(|c| !c.to_f64().is_finite()) {
+            out.truncate(start);
             return Err(Error::invalid(format!(
                 "a coordinate is outside the range of precision {}",
                 C::PRECISION
             )));
         }
-        Ok(m)
+        Ok(())
     }
 
     fn session(&self) -> Session<'_, C> {
@@ -323,7 +331,7 @@ impl Index {
                 let (lo, hi) = (&mins[i * d..(i + 1) * d], &maxs[i * d..(i + 1) * d]);
                 validate_box("record of the batch", d, lo, hi, true)
                     .map_err(|e| Error::invalid(format!("batch row {i}: {}", e.message())))?;
-                all.extend(c.stored(lo, hi)?);
+                c.stored_into(lo, hi, &mut all)?;
             }
             c.write(|s| s.insert_many(row_ids, all))
         })
