@@ -128,13 +128,11 @@ fn peer_items(points: &[[f64; 2]]) -> Vec<PeerItem> {
 fn slow_group<'a>(
     c: &'a mut Criterion,
     name: &str,
-    measurement: Duration,
 ) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group(name);
     g.sample_size(10)
         .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(1))
-        .measurement_time(measurement);
+        .warm_up_time(Duration::from_millis(1));
     g
 }
 
@@ -144,8 +142,8 @@ fn time_builds<S, T>(
     iters: u64,
     workload: &'static str,
     who: Who,
-    mut setup: impl FnMut() -> S,
-    mut build: impl FnMut(S) -> T,
+    setup: &mut impl FnMut() -> S,
+    build: &mut impl FnMut(S) -> T,
 ) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
@@ -161,83 +159,107 @@ fn time_builds<S, T>(
     total
 }
 
+/// One build bench: a first untimed build (warms the allocator and gives the duration, so that
+/// the group's measurement time fits 10 single-build samples), then criterion's samples.
+/// Returns the first build for inspection.
+fn bench_build<S, T>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    workload: &'static str,
+    who: Who,
+    mut setup: impl FnMut() -> S,
+    mut build: impl FnMut(S) -> T,
+) -> T {
+    let state = setup();
+    let start = Instant::now();
+    let first = build(state);
+    let once = start.elapsed();
+    g.measurement_time((once * 11).max(Duration::from_secs(1)));
+    g.bench_function(name, |b| {
+        b.iter_custom(|iters| time_builds(iters, workload, who, &mut setup, &mut build))
+    });
+    first
+}
+
 fn bench_builds(c: &mut Criterion, data: &W1) {
     let ids = data.row_ids();
     let coords = data.coords();
     let items = peer_items(&data.points);
 
-    let mut g = slow_group(c, "w1_insert_1m", Duration::from_secs(20));
+    let mut g = slow_group(c, "w1_insert_1m");
     g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("xtree/insert_point", |b| {
-        b.iter_custom(|iters| {
-            time_builds(iters, INSERT, Who::Xtree, new_index, |index| {
-                insert_one_by_one(&index, &data.points);
-                index
-            })
-        })
-    });
-    g.bench_function("rstar/insert", |b| {
-        b.iter_custom(|iters| {
-            time_builds(
-                iters,
-                INSERT,
-                Who::Rstar,
-                || items.clone(),
-                |items| {
-                    let mut tree = RTree::new();
-                    for it in items {
-                        tree.insert(it);
-                    }
-                    tree
-                },
-            )
-        })
-    });
-    g.bench_function("rstar_bare_points/insert", |b| {
-        b.iter_custom(|iters| {
-            time_builds(
-                iters,
-                INSERT,
-                Who::RstarBare,
-                || (),
-                |()| {
-                    let mut tree = RTree::new();
-                    for p in &data.points {
-                        tree.insert(*p);
-                    }
-                    tree
-                },
-            )
-        })
-    });
+    let index = bench_build(
+        &mut g,
+        "xtree/insert_point",
+        INSERT,
+        Who::Xtree,
+        new_index,
+        |index| {
+            insert_one_by_one(&index, &data.points);
+            index
+        },
+    );
+    note(format!("{INSERT}: xtree check() = {:?}", index.check()));
+    drop(index);
+    bench_build(
+        &mut g,
+        "rstar/insert",
+        INSERT,
+        Who::Rstar,
+        || items.clone(),
+        |items| {
+            let mut tree = RTree::new();
+            for it in items {
+                tree.insert(it);
+            }
+            tree
+        },
+    );
+    bench_build(
+        &mut g,
+        "rstar_bare_points/insert",
+        INSERT,
+        Who::RstarBare,
+        || (),
+        |()| {
+            let mut tree = RTree::new();
+            for p in &data.points {
+                tree.insert(*p);
+            }
+            tree
+        },
+    );
     g.finish();
 
-    let mut g = slow_group(c, "w1_bulk_1m", Duration::from_secs(8));
+    let mut g = slow_group(c, "w1_bulk_1m");
     g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("xtree/insert_points", |b| {
-        b.iter_custom(|iters| {
-            time_builds(iters, BULK, Who::Xtree, new_index, |index| {
-                index.insert_points(&ids, &coords).expect("valid points");
-                index
-            })
-        })
-    });
-    g.bench_function("rstar/bulk_load", |b| {
-        b.iter_custom(|iters| {
-            time_builds(iters, BULK, Who::Rstar, || items.clone(), RTree::bulk_load)
-        })
-    });
-    g.bench_function("rstar_bare_points/bulk_load", |b| {
-        b.iter_custom(|iters| {
-            time_builds(
-                iters,
-                BULK,
-                Who::RstarBare,
-                || data.points.clone(),
-                RTree::bulk_load,
-            )
-        })
-    });
+    bench_build(
+        &mut g,
+        "xtree/insert_points",
+        BULK,
+        Who::Xtree,
+        new_index,
+        |index| {
+            index.insert_points(&ids, &coords).expect("valid points");
+            index
+        },
+    );
+    bench_build(
+        &mut g,
+        "rstar/bulk_load",
+        BULK,
+        Who::Rstar,
+        || items.clone(),
+        RTree::bulk_load,
+    );
+    bench_build(
+        &mut g,
+        "rstar_bare_points/bulk_load",
+        BULK,
+        Who::RstarBare,
+        || data.points.clone(),
+        RTree::bulk_load,
+    );
     g.finish();
 }
 
@@ -331,9 +353,9 @@ fn bench_queries(c: &mut Criterion, data: &W1) {
     index
         .insert_points(&data.row_ids(), &data.coords())
         .expect("valid points");
-    index
-        .check()
-        .expect("the bulk-loaded tree passes the checker");
+    let stats = index.check();
+    assert!(stats.is_ok(), "check() of the bulk-loaded tree: {stats:?}");
+    note(format!("{BULK}: xtree check() = {stats:?}"));
     let tree = RTree::bulk_load(peer_items(&data.points));
 
     // W2 windows: 0.01 % is the W1 query set itself; the larger ones continue the stream
@@ -575,11 +597,20 @@ fn print_table() {
     }
 }
 
+/// The load averages, for judging the noise of a run on a shared machine.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
 fn main() {
+    note(format!("load average at start: {}", loadavg()));
     let data = W1::generate(N, Q);
     let mut c = Criterion::default().configure_from_args();
     bench_builds(&mut c, &data);
     bench_queries(&mut c, &data);
     c.final_summary();
+    note(format!("load average at end: {}", loadavg()));
     print_table();
 }

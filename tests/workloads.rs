@@ -3,8 +3,7 @@
 //! (`insert_point`) or in one batch on an empty index (`insert_points`, bulk-loaded), and the
 //! invariant checker must pass on the built tree.
 //!
-//! The 1M-point case runs in release builds only (`cargo test --release`); in debug builds it
-//! is ignored because it takes minutes there.
+//! The whole file takes about 5 s in release and 20 s in debug builds on the 2-core machines.
 
 mod common;
 
@@ -190,19 +189,11 @@ fn w1_150k_precision64_bulk() {
 }
 
 #[test]
-#[cfg_attr(
-    debug_assertions,
-    ignore = "minutes in a debug build; runs under --release"
-)]
 fn w1_1m_precision64_bulk() {
     run_w1(1_000_000, 10_000, 64, Load::Bulk, false);
 }
 
 #[test]
-#[cfg_attr(
-    debug_assertions,
-    ignore = "minutes in a debug build; runs under --release"
-)]
 fn w1_1m_precision32_bulk() {
     run_w1(1_000_000, 10_000, 32, Load::Bulk, false);
 }
