@@ -156,7 +156,11 @@ pub fn overlap_minimal<C: Coord>(
 pub fn plan<C: Coord>(shape: &Shape<C>, e: &Entries<C>, level: u32, blocks: usize) -> SplitPlan {
     let d = shape.dims;
     let cap = shape.cap(level);
-    let m = ((cap as f64 * MIN_FILL).floor() as usize).max(1);
+    // R* requires 2 <= m <= M/2 (R*-tree paper §4.2; `topological` clamps to n/2, and capacity is
+    // at least MIN_CAPACITY = 4). With m = 1 small nodes (4 entries at
+    // 256-byte pages) split 1:4 again and again and the tree grows linearly instead of
+    // logarithmically.
+    let m = ((cap as f64 * MIN_FILL).floor() as usize).max(2);
     let (axis, left, right, ratio) = topological(e, d, m);
     if level == 0 || ratio <= MAX_OVERLAP || blocks >= MAX_SUPERNODE_BLOCKS {
         return SplitPlan::Split { axis, left, right };
