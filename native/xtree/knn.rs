@@ -86,6 +86,22 @@ fn entry_dist2<C: Coord>(n: &NodeRef<'_, C>, i: usize, p: &[f64]) -> f64 {
     s
 }
 
+/// Offers every record of leaf `n` to the bounded set of the `k` best.
+fn offer_leaf<C: Coord>(n: &NodeRef<'_, C>, p: &[f64], k: usize, best: &mut BinaryHeap<Found>) {
+    for (i, &row) in n.ids().iter().enumerate() {
+        let f = Found {
+            dist2: entry_dist2(n, i, p),
+            row,
+        };
+        if best.len() < k {
+            best.push(f);
+        } else if f < *best.peek().expect("k > 0 records held") {
+            best.pop();
+            best.push(f);
+        }
+    }
+}
+
 /// The `k` records nearest to `p` (length = dims), nearest first, as (row id, distance).
 pub fn nearest<C: Coord, R: PageRead>(
     r: &R,
@@ -99,6 +115,31 @@ pub fn nearest<C: Coord, R: PageRead>(
     }
     let mut queue = BinaryHeap::new();
     let mut best: BinaryHeap<Found> = BinaryHeap::with_capacity(k.min(1 << 16) + 1);
+    // Dive greedily to the leaf of least MINDIST first: its records give a distance bound, so
+    // the best-first phase queues only nodes that can still matter.
+    let mut dived = NIL;
+    {
+        let mut id = root;
+        for _ in 0..=MAX_HEIGHT {
+            let n = NodeRef::<C>::new(r.page(id)?, dims)?;
+            if n.is_leaf() {
+                offer_leaf(&n, p, k, &mut best);
+                dived = id;
+                break;
+            }
+            let mut pick = (f64::INFINITY, NIL);
+            for (i, &child) in n.ids().iter().enumerate() {
+                let d2 = entry_dist2(&n, i, p);
+                if d2 < pick.0 {
+                    pick = (d2, child);
+                }
+            }
+            if pick.1 == NIL {
+                break;
+            }
+            id = pick.1;
+        }
+    }
     queue.push(Pending {
         dist2: 0.0,
         id: root,
@@ -122,17 +163,8 @@ pub fn nearest<C: Coord, R: PageRead>(
         }
         let ids = n.ids();
         if n.is_leaf() {
-            for (i, &row) in ids.iter().enumerate() {
-                let f = Found {
-                    dist2: entry_dist2(&n, i, p),
-                    row,
-                };
-                if best.len() < k {
-                    best.push(f);
-                } else if f < *best.peek().expect("k > 0 records held") {
-                    best.pop();
-                    best.push(f);
-                }
+            if it.id != dived {
+                offer_leaf(&n, p, k, &mut best);
             }
         } else {
             let child_level = n.level() - 1;

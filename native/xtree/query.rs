@@ -51,36 +51,48 @@ impl<C: Coord> Window<C> {
             SearchType::Intersects
         };
         // Per predicate: entry passes iff on every axis `min OP1 b1 && max OP2 b2`.
-        let (b1, b2, min_le, max_ge) = match ty {
-            SearchType::Intersects => (&self.down_max, &self.up_min, true, true),
-            SearchType::Contains => (&self.down_min, &self.up_max, true, true),
-            SearchType::Within => (&self.up_min, &self.down_max, false, false),
+        let (b1, b2, min_le) = match ty {
+            SearchType::Intersects => (&self.down_max, &self.up_min, true),
+            SearchType::Contains => (&self.down_min, &self.up_max, true),
+            SearchType::Within => (&self.up_min, &self.down_max, false),
         };
         hits.clear();
         let d = b1.len();
-        if d == 2 && min_le && max_ge {
-            // The common case (2-D INTERSECTS/CONTAINS), with the axis arrays hoisted.
-            let (x0, x1, y0, y1) = (n.min(0), n.max(0), n.min(1), n.max(1));
-            for i in 0..n.count() {
-                if x0[i] <= b1[0] && x1[i] >= b2[0] && y0[i] <= b1[1] && y1[i] >= b2[1] {
-                    hits.push(i);
-                }
-            }
-            return;
-        }
-        'entries: for i in 0..n.count() {
+        let count = n.count();
+        // 64 entries at a time: one bit per entry, ANDed axis by axis (branch-free, so the
+        // comparisons vectorise), then the set bits become hit indices.
+        let mut start = 0;
+        while start < count {
+            let len = (count - start).min(64);
+            let mut mask: u64 = if len == 64 {
+                u64::MAX
+            } else {
+                (1u64 << len) - 1
+            };
             for a in 0..d {
-                let (lo, hi) = (n.min(a)[i], n.max(a)[i]);
-                let ok = if min_le {
-                    lo <= b1[a] && hi >= b2[a]
+                let mins = &n.min(a)[start..start + len];
+                let maxs = &n.max(a)[start..start + len];
+                let (x, y) = (b1[a], b2[a]);
+                let mut m = 0u64;
+                if min_le {
+                    for (i, (lo, hi)) in mins.iter().zip(maxs).enumerate() {
+                        m |= u64::from((*lo <= x) & (*hi >= y)) << i;
+                    }
                 } else {
-                    lo >= b1[a] && hi <= b2[a]
-                };
-                if !ok {
-                    continue 'entries;
+                    for (i, (lo, hi)) in mins.iter().zip(maxs).enumerate() {
+                        m |= u64::from((*lo >= x) & (*hi <= y)) << i;
+                    }
+                }
+                mask &= m;
+                if mask == 0 {
+                    break;
                 }
             }
-            hits.push(i);
+            while mask != 0 {
+                hits.push(start + mask.trailing_zeros() as usize);
+                mask &= mask - 1;
+            }
+            start += len;
         }
     }
 }
