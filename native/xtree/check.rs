@@ -55,8 +55,9 @@ pub fn check<C: Coord, R: PageRead>(r: &R, shape: &Shape<C>) -> Result<TreeStats
     }
     stats.height = root_level + 1;
     let mut seen: HashSet<NodeId> = HashSet::new();
-    // (node, expected level, expected MBR from parent, expected own history)
-    let mut stack: Vec<(NodeId, u32, Option<(Vec<C>, u64)>)> = vec![(v.root, root_level, None)];
+    // (node, expected level, expected MBR and own history from the parent entry)
+    type Pending<C> = (NodeId, u32, Option<(Vec<C>, u64)>);
+    let mut stack: Vec<Pending<C>> = vec![(v.root, root_level, None)];
     while let Some((id, level, expect)) = stack.pop() {
         if !seen.insert(id) {
             return Err(broken(format!("node {id} is reachable twice")));
@@ -117,7 +118,10 @@ pub fn check<C: Coord, R: PageRead>(r: &R, shape: &Shape<C>) -> Result<TreeStats
             stats.records += n.count() as u64;
             for a in 0..d {
                 for (lo, hi) in n.min(a).iter().zip(n.max(a)) {
-                    if !(lo <= hi) || !lo.to_f64().is_finite() || !hi.to_f64().is_finite() {
+                    if lo.partial_cmp(hi).is_none_or(|o| o.is_gt())
+                        || !lo.to_f64().is_finite()
+                        || !hi.to_f64().is_finite()
+                    {
                         return Err(broken(format!("leaf {id} holds a bad box on axis {a}")));
                     }
                 }

@@ -22,9 +22,8 @@ impl<C: Coord, T: PageWrite> Writer<'_, C, T> {
         while let Some(&mut (node, ref mut next)) = path.last_mut() {
             let r = self.node(node)?;
             if r.is_leaf() {
-                let ids = r.ids();
-                for i in 0..r.count() {
-                    if ids[i] == row {
+                for (i, &id) in r.ids().iter().enumerate() {
+                    if id == row {
                         r.mbr_into(i, &mut buf);
                         if buf == m {
                             path.last_mut().expect("non-empty").1 = i;
