@@ -7,6 +7,9 @@
 
 use crate::error::Result;
 
+mod snapshot;
+pub use snapshot::IndexSnapshot;
+
 /// The query predicate of a window query (DESIGN.md §2). All intervals are closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SearchType {
@@ -101,6 +104,7 @@ pub struct Index {
     dimension: usize,
     precision: u32,
     labels: Vec<String>,
+    node_size: usize,
     typed: Typed,
 }
 
@@ -225,6 +229,11 @@ impl Index {
     /// A new empty index with explicit options. Errors as [`Index::new`], and for a node size
     /// outside [`NODE_SIZE_RANGE`].
     pub fn with_options(o: IndexOptions) -> Result<Index> {
+        Self::with_stores(o, MemoryStore::new(), MemoryStore::new())
+    }
+
+    /// An index over `f32` or `f64` store (whichever the precision picks); validates `o`.
+    fn with_stores(o: IndexOptions, s32: MemoryStore, s64: MemoryStore) -> Result<Index> {
         if !(1..=MAX_DIMENSION).contains(&o.dimension) {
             return Err(Error::invalid(format!(
                 "dimension {} is outside 1..={MAX_DIMENSION}",
@@ -247,11 +256,11 @@ impl Index {
         let typed = match o.precision {
             32 => Typed::F32(Core {
                 shape: Shape::new(o.dimension, o.node_size),
-                store: MemoryStore::new(),
+                store: s32,
             }),
             64 => Typed::F64(Core {
                 shape: Shape::new(o.dimension, o.node_size),
-                store: MemoryStore::new(),
+                store: s64,
             }),
             p => {
                 return Err(Error::invalid(format!(
@@ -263,6 +272,7 @@ impl Index {
             dimension: o.dimension,
             precision: o.precision,
             labels: o.labels,
+            node_size: o.node_size,
             typed,
         })
     }
@@ -280,6 +290,16 @@ impl Index {
     /// One label per dimension.
     pub fn labels(&self) -> &[String] {
         &self.labels
+    }
+
+    /// The options this index was built with.
+    pub fn options(&self) -> IndexOptions {
+        IndexOptions {
+            dimension: self.dimension,
+            precision: self.precision,
+            labels: self.labels.clone(),
+            node_size: self.node_size,
+        }
     }
 
     /// Number of records.
@@ -446,7 +466,7 @@ impl Index {
 }
 
 struct TypedCursor<C: Coord> {
-    snapshot: Snapshot,
+    snapshot: std::sync::Arc<Snapshot>,
     window: Window<C>,
     traversal: Traversal,
     dims: usize,
@@ -454,11 +474,27 @@ struct TypedCursor<C: Coord> {
 
 impl<C: Coord> TypedCursor<C> {
     fn new(c: &Core<C>, ty: SearchType, min: &[f64], max: &[f64]) -> Self {
+        Self::over(
+            std::sync::Arc::new(c.store.snapshot()),
+            c.shape.dims,
+            ty,
+            min,
+            max,
+        )
+    }
+
+    fn over(
+        snapshot: std::sync::Arc<Snapshot>,
+        dims: usize,
+        ty: SearchType,
+        min: &[f64],
+        max: &[f64],
+    ) -> Self {
         TypedCursor {
-            snapshot: c.store.snapshot(),
+            snapshot,
             window: Window::new(ty, min, max),
             traversal: Traversal::new(),
-            dims: c.shape.dims,
+            dims,
         }
     }
 

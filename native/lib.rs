@@ -2,7 +2,9 @@
 //!
 //! - [`Index`]: the thread-safe in-memory index (one writer, lock-free readers).
 //! - [`xtree`]: the algorithms (Berchtold, Keim, Kriegel, VLDB 1996, over the R*-tree).
-//! - [`store`]: pages addressed by NodeID; the in-memory store (the durable one comes next).
+//! - [`store`]: pages addressed by NodeID; the in-memory store.
+//! - [`engine`]: the durable runtime (write-ahead log, checkpoints, recovery) behind DURABLE
+//!   indexes: [`Runtime`] and its [`Field`]s.
 //! - `jni`: the bridge to `dev.xtree.*` in Java.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -12,6 +14,7 @@ compile_error!(
     "xtree pages are little-endian words viewed in place; big-endian hosts are unsupported"
 );
 
+pub mod engine;
 pub mod error;
 pub mod geometry;
 pub mod index;
@@ -19,6 +22,7 @@ pub mod jni;
 pub mod store;
 pub mod xtree;
 
+pub use engine::{Durability, Field, Runtime, RuntimeOptions, RuntimeSnapshot};
 pub use error::{Error, ErrorKind, Result};
-pub use index::{Cursor, Index, IndexOptions, IndexWriter, SearchType};
+pub use index::{Cursor, Index, IndexOptions, IndexSnapshot, IndexWriter, SearchType};
 pub use xtree::check::TreeStats;

@@ -236,7 +236,7 @@ impl<const D: usize> Harness<D> {
     /// The checker after each of the first 200 mutations, then every 97th.
     fn after_mutation(&mut self, what: &dyn Fn() -> String) {
         self.mutations += 1;
-        if self.mutations <= 200 || self.mutations % 97 == 0 {
+        if self.mutations <= 200 || self.mutations.is_multiple_of(97) {
             self.check(what);
         }
     }

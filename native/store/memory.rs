@@ -191,6 +191,32 @@ impl MemoryStore {
         }
     }
 
+    /// A store whose current version is the tree of `pages` (page `i` under NodeID `i`), rooted
+    /// at `root` (NIL for an empty tree) with `len` records: a checkpoint being loaded. The
+    /// caller validates the pages; a bad child id later reads as corruption, never as a crash.
+    pub fn from_pages(pages: Vec<Vec<u64>>, root: NodeId, len: u64) -> Self {
+        let store = MemoryStore::new();
+        let n = pages.len() as u64;
+        for (i, words) in pages.into_iter().enumerate() {
+            // Not yet shared with any reader: plain stores suffice; the Release pairs with the
+            // Acquire of later loads all the same.
+            store.inner.slot_or_create(i as u64).store(
+                Owned::new(Page(words.into_boxed_slice())),
+                Ordering::Release,
+            );
+        }
+        store.inner.high.store(n, Ordering::Relaxed);
+        let v = Owned::new(Version { root, len, seq: 0 });
+        // SAFETY: the store was created above and is not shared: no reader can hold the old
+        // version, so it can be destroyed at once.
+        unsafe {
+            let g = epoch::unprotected();
+            let old = store.inner.current.swap(v, Ordering::AcqRel, g);
+            drop(old.into_owned());
+        }
+        store
+    }
+
     /// The current published version.
     pub fn version(&self) -> Version {
         let g = epoch::pin();
