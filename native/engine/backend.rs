@@ -208,6 +208,9 @@ struct FaultState {
     calls: u64,
     fail_at: Option<(u64, Fault)>,
     syncs: u64,
+    /// When set, a crash image (torn with this seed) is recorded after every successful sync.
+    record: Option<u64>,
+    images: Vec<FaultBackend>,
 }
 
 /// An in-memory backend with a written and a durable image and fault injection (see the module
@@ -239,6 +242,29 @@ impl FaultBackend {
     /// Cancels a pending [`FaultBackend::fail_at`].
     pub fn clear_fault(&self) {
         self.state.lock().fail_at = None;
+    }
+
+    /// From now on, records after every successful file or directory sync the image a power
+    /// cut at that moment would leave (see [`FaultBackend::crash`], torn with `torn_seed`):
+    /// every sync point of a workload, taken with [`FaultBackend::take_images`].
+    pub fn record_crash_images(&self, torn_seed: Option<u64>) {
+        self.state.lock().record = Some(torn_seed.map_or(0, |s| s | 1));
+    }
+
+    /// The crash images recorded so far (see [`FaultBackend::record_crash_images`]).
+    pub fn take_images(&self) -> Vec<FaultBackend> {
+        std::mem::take(&mut self.state.lock().images)
+    }
+
+    fn after_sync(&self) {
+        let mut s = self.state.lock();
+        s.syncs += 1;
+        if let Some(seed) = s.record {
+            drop(s);
+            let torn = (seed != 0).then_some(seed.wrapping_add(self.syncs()));
+            let image = self.crash(torn);
+            self.state.lock().images.push(image);
+        }
     }
 
     /// Calls counted so far.
@@ -364,7 +390,7 @@ impl BackendFile for FaultFile {
         let mut f = self.data.lock();
         f.durable = f.written.clone();
         drop(f);
-        self.backend.state.lock().syncs += 1;
+        self.backend.after_sync();
         Ok(())
     }
     fn size(&self) -> Result<u64> {
@@ -422,7 +448,8 @@ impl Backend for FaultBackend {
         self.tick("fsync directory", ".")?;
         let mut s = self.state.lock();
         s.durable_dir = s.files.clone();
-        s.syncs += 1;
+        drop(s);
+        self.after_sync();
         Ok(())
     }
 }

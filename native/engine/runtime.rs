@@ -649,10 +649,25 @@ impl Runtime {
         let mut seq = m.wal_start;
         let mut last: Option<(u64, u64)> = None;
         let mut lsn = 0u64;
+        let mut unfinished = None;
         loop {
             let name = wal::file_name(seq);
             if !b.exists(&name)? {
                 break;
+            }
+            if seq > m.wal_start && !b.exists(&wal::file_name(seq + 1))? {
+                // A log receives commits only after its header is synced, so a newest log
+                // with a bad header is one whose creation a crash or fault interrupted: it
+                // holds nothing. It is recreated when writing resumes.
+                let f = b.open(&name, false)?;
+                if let Err(e) = wal::read_header(f.as_ref(), &name) {
+                    if e.kind() != ErrorKind::Corruption {
+                        return Err(e);
+                    }
+                    log::warn!("ignoring an unfinished log: {e}");
+                    unfinished = Some(seq);
+                    break;
+                }
             }
             let report = wal::scan(b, &name, |txn_epoch, payload| {
                 if txn_epoch <= epoch {
@@ -692,6 +707,10 @@ impl Runtime {
         let wal = if opts.read_only {
             None
         } else {
+            if let Some(seq) = unfinished {
+                b.remove(&wal::file_name(seq))?;
+                b.sync_dir()?;
+            }
             let w = WalWriter::reopen(b, last_seq, last_end)?;
             remove_garbage(b, &m)?;
             Some(w)

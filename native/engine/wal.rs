@@ -194,19 +194,11 @@ pub struct ScanReport {
     pub stopped: Option<String>,
 }
 
-/// Reads log `name` and calls `apply(epoch, ops)` for every committed transaction, in order.
-/// `ops` is the concatenated payload of its `OPS` records.
+/// Checks the file header of log `name` and returns its sequence number.
 ///
 /// # Errors
-/// `Corruption` if the file header is damaged (a log whose header was never synced is not
-/// listed by a manifest or superblock, so this is real damage), `Io` from the backend, and any
-/// error from `apply`.
-pub fn scan(
-    backend: &dyn Backend,
-    name: &str,
-    mut apply: impl FnMut(u64, &[u8]) -> Result<()>,
-) -> Result<ScanReport> {
-    let file = backend.open(name, false)?;
+/// `Corruption` for a short file, bad magic, checksum or version; `Io` from the backend.
+pub fn read_header(file: &dyn BackendFile, name: &str) -> Result<u64> {
     let len = file.size()?;
     if len < FILE_HEADER as u64 {
         return Err(corrupt(
@@ -231,6 +223,24 @@ pub fn scan(
         ));
     }
     let seq = u64::from_le_bytes(h[16..24].try_into().expect("8 bytes"));
+    Ok(seq)
+}
+
+/// Reads log `name` and calls `apply(epoch, ops)` for every committed transaction, in order.
+/// `ops` is the concatenated payload of its `OPS` records.
+///
+/// # Errors
+/// `Corruption` if the file header is damaged (a log whose header was never synced is not
+/// listed by a manifest or superblock, so this is real damage), `Io` from the backend, and any
+/// error from `apply`.
+pub fn scan(
+    backend: &dyn Backend,
+    name: &str,
+    mut apply: impl FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<ScanReport> {
+    let file = backend.open(name, false)?;
+    let len = file.size()?;
+    let seq = read_header(file.as_ref(), name)?;
 
     let mut report = ScanReport {
         seq,

@@ -1,0 +1,232 @@
+//! The durable runtime across close and reopen, per durability policy: every query kind equals
+//! the brute-force model of the last commit, through log replay, checkpoints and reopen cycles
+//! with writes between them; plus visibility, snapshots, the directory lock and concurrent
+//! readers during commits.
+
+#[path = "common/mod.rs"]
+mod common;
+mod durable_common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use durable_common::*;
+use xtree::{Durability, ErrorKind, IndexOptions, Runtime, RuntimeOptions, SearchType};
+
+fn opts(durability: Durability, checkpoint_on_close: bool) -> RuntimeOptions {
+    RuntimeOptions {
+        durability,
+        checkpoint_on_close,
+        background_checkpoints: false,
+        ..RuntimeOptions::default()
+    }
+}
+
+#[test]
+fn reopen_cycles_equal_the_model_for_every_policy() {
+    for (pi, durability) in [
+        Durability::Strict,
+        Durability::Balanced,
+        Durability::Eventual,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::new();
+        history.insert(0, Model::new());
+        let mut work = Workload::new(100 + pi as u64, Model::new());
+        for cycle in 0..6 {
+            // Odd cycles close without a checkpoint, so the next open replays the log over the
+            // previous checkpoint; cycle 3 also checkpoints in the middle of its writes.
+            let rt = Runtime::open(dir.path(), opts(durability, cycle % 2 == 0)).unwrap();
+            let ctx = format!("{durability:?} cycle {cycle} open");
+            let last = *history.keys().last().unwrap();
+            verify_recovered(&rt, &history, last, &ctx);
+            let fields = open_fields(&rt, &mut history);
+            for c in 0..15 {
+                work.writes(&fields).unwrap();
+                let epoch = rt.commit().unwrap();
+                history.insert(epoch, work.model.clone());
+                if cycle == 3 && c == 7 {
+                    assert!(rt.checkpoint().unwrap());
+                }
+            }
+            // Uncommitted writes are not visible and are lost at close.
+            let before = fields[0].len().unwrap();
+            fields[0].insert(7, &[1.0, 1.0], &[2.0, 2.0]).unwrap();
+            assert_eq!(fields[0].len().unwrap(), before);
+            verify_state(
+                &rt,
+                &work.model,
+                &format!("{durability:?} cycle {cycle} live"),
+            );
+            rt.close().unwrap();
+            assert_eq!(fields[0].len().unwrap_err().kind(), ErrorKind::Closed);
+        }
+        let rt = Runtime::open(dir.path(), opts(durability, false)).unwrap();
+        let last = *history.keys().last().unwrap();
+        verify_recovered(&rt, &history, last, &format!("{durability:?} final"));
+    }
+}
+
+#[test]
+fn second_opener_gets_a_clear_error_until_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::open(dir.path(), RuntimeOptions::default()).unwrap();
+    let e = Runtime::open(dir.path(), RuntimeOptions::default())
+        .err()
+        .expect("locked");
+    assert_eq!(e.kind(), ErrorKind::Io);
+    assert!(e.message().contains("locked"), "{e}");
+    rt.close().unwrap();
+    Runtime::open(dir.path(), RuntimeOptions::default())
+        .unwrap()
+        .close()
+        .unwrap();
+}
+
+#[test]
+fn an_existing_field_must_match_its_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::open(dir.path(), RuntimeOptions::default()).unwrap();
+    rt.field("a", IndexOptions::new(2, 64, vec!["x".into(), "y".into()]))
+        .unwrap();
+    let e = rt
+        .field(
+            "a",
+            IndexOptions::new(3, 64, vec!["x".into(), "y".into(), "z".into()]),
+        )
+        .err()
+        .unwrap();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(rt.field_names(), vec!["a".to_string()]);
+}
+
+#[test]
+fn held_snapshots_keep_their_epoch_while_the_writer_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::open(dir.path(), opts(Durability::Balanced, true)).unwrap();
+    let f = rt
+        .field("p", IndexOptions::new(1, 64, vec!["t".into()]))
+        .unwrap();
+    f.insert_point(1, &[1.0]).unwrap();
+    rt.commit().unwrap();
+    let held = rt.snapshot().unwrap();
+    let cursor_snap = f.snapshot().unwrap();
+    for i in 2..200u64 {
+        f.insert_point(i, &[i as f64]).unwrap();
+        rt.commit().unwrap();
+    }
+    rt.checkpoint().unwrap();
+    let all = ([f64::NEG_INFINITY], [f64::INFINITY]);
+    assert_eq!(
+        held.field("p")
+            .unwrap()
+            .search(SearchType::Intersects, &all.0, &all.1)
+            .unwrap(),
+        vec![1]
+    );
+    assert_eq!(cursor_snap.len(), 1);
+    assert_eq!(f.len().unwrap(), 199);
+}
+
+/// Readers query while one writer inserts rows 0, 1, 2, ... and commits every 25: a committed
+/// state holds exactly rows 0..25k, so every answer must be such a prefix, and successive
+/// answers of one reader never go back in time.
+#[test]
+fn concurrent_readers_only_ever_see_committed_states() {
+    for durability in [
+        Durability::Strict,
+        Durability::Balanced,
+        Durability::Eventual,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Arc::new(
+            Runtime::open(
+                dir.path(),
+                RuntimeOptions {
+                    durability,
+                    checkpoint_epochs: Some(30),
+                    ..RuntimeOptions::default()
+                },
+            )
+            .unwrap(),
+        );
+        let f = rt
+            .field("s", IndexOptions::new(2, 64, vec!["x".into(), "y".into()]))
+            .unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let (f, done) = (f.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut last = 0usize;
+                    let mut checks = 0;
+                    while !done.load(Ordering::Acquire) {
+                        let mut ids = f
+                            .search(SearchType::Intersects, &[-1.0, -1.0], &[1e9, 1e9])
+                            .unwrap();
+                        ids.sort_unstable();
+                        let n = ids.len();
+                        assert_eq!(
+                            n % 25,
+                            0,
+                            "{durability:?}: {n} rows is not a committed state"
+                        );
+                        assert!(ids.iter().enumerate().all(|(i, &id)| i as u64 == id));
+                        assert!(n >= last, "{durability:?}: went back from {last} to {n}");
+                        last = n;
+                        checks += 1;
+                    }
+                    checks
+                })
+            })
+            .collect();
+        for row in 0..3000u64 {
+            let x = (row * 7919 % 1000) as f64;
+            f.insert_point(row, &[x, (row % 97) as f64]).unwrap();
+            if row % 25 == 24 {
+                rt.commit().unwrap();
+            }
+        }
+        done.store(true, Ordering::Release);
+        for r in readers {
+            assert!(r.join().unwrap() > 0);
+        }
+        assert_eq!(f.len().unwrap(), 3000);
+        rt.close().unwrap();
+    }
+}
+
+/// Eight threads committing at once under BALANCED share syncs (group commit) and every commit
+/// they were acknowledged survives a reopen.
+#[test]
+fn concurrent_committers_all_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Arc::new(Runtime::open(dir.path(), opts(Durability::Balanced, false)).unwrap());
+    let f = rt
+        .field("c", IndexOptions::new(1, 64, vec!["t".into()]))
+        .unwrap();
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (rt, f) = (rt.clone(), f.clone());
+            std::thread::spawn(move || {
+                for i in 0..50u64 {
+                    let row = t * 1000 + i;
+                    f.insert_point(row, &[row as f64]).unwrap();
+                    rt.commit().unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(f.len().unwrap(), 400);
+    rt.close().unwrap();
+    drop(rt);
+    let rt = Runtime::open(dir.path(), RuntimeOptions::default()).unwrap();
+    let f = rt.get("c").unwrap().unwrap();
+    assert_eq!(f.len().unwrap(), 400);
+}
