@@ -5,12 +5,12 @@
 //! reference becomes an `InvalidArgument` error naming the parameter; lengths and values are
 //! validated by the index itself.
 
-use jni::objects::{JDoubleArray, JLongArray, JObjectArray, JString};
+use jni::objects::{JDoubleArray, JLongArray, JObject, JObjectArray, JString};
 use jni::sys::{jint, jlong, jsize};
 use jni::JNIEnv;
 
 use super::wrapper::BridgeResult;
-use crate::{Error, ErrorKind, SearchType};
+use crate::{Durability, Error, ErrorKind, SearchType};
 
 /// Copies a Java `double[]` into a new vector.
 pub(crate) fn doubles(
@@ -92,6 +92,29 @@ pub(crate) fn strings(
     Ok(out)
 }
 
+/// Creates a Java `String[]` holding `strings`. Each element is made in its own local-reference
+/// frame, so that many names do not pile up local references.
+pub(crate) fn new_string_array<'local>(
+    env: &mut JNIEnv<'local>,
+    strings: &[String],
+) -> BridgeResult<JObjectArray<'local>> {
+    let len = jsize::try_from(strings.len()).map_err(|_| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("{} names are more than a Java array holds", strings.len()),
+        )
+    })?;
+    let array = env.new_object_array(len, "java/lang/String", JObject::null())?;
+    for (i, s) in (0..len).zip(strings) {
+        env.with_local_frame(8, |env| -> BridgeResult<()> {
+            let element = env.new_string(s)?;
+            env.set_object_array_element(&array, i, element)?;
+            Ok(())
+        })?;
+    }
+    Ok(array)
+}
+
 /// A non-negative count from Java (`k`, `maxRows`, `nodeSize`).
 pub(crate) fn count(value: jint, name: &str) -> BridgeResult<usize> {
     usize::try_from(value).map_err(|_| Error::invalid(format!("{name} {value} is negative")).into())
@@ -107,6 +130,16 @@ pub(crate) fn search_type(ordinal: jint) -> BridgeResult<SearchType> {
     }
 }
 
+/// The Java `Durability.ordinal()` as a Rust [`Durability`].
+pub(crate) fn durability(ordinal: jint) -> BridgeResult<Durability> {
+    match ordinal {
+        0 => Ok(Durability::Strict),
+        1 => Ok(Durability::Balanced),
+        2 => Ok(Durability::Eventual),
+        _ => Err(Error::invalid(format!("durability ordinal {ordinal} is not 0, 1 or 2")).into()),
+    }
+}
+
 /// A Java `long` holding a Rust row count (never above `i64::MAX` in practice; saturates).
 pub(crate) fn to_jlong(n: u64) -> jlong {
     jlong::try_from(n).unwrap_or(jlong::MAX)
@@ -118,7 +151,7 @@ fn array_len(len: jsize) -> usize {
 }
 
 /// Moves `value` to the heap and returns its address as a Java handle, to be freed exactly once
-/// by [`free_handle`] with the same `T`.
+/// by [`free_handle`] or [`take_handle`] with the same `T`.
 pub(crate) fn into_handle<T>(value: T) -> jlong {
     Box::into_raw(Box::new(value)) as jlong
 }
@@ -139,16 +172,27 @@ pub(crate) unsafe fn borrow_handle<'a, T>(handle: jlong, what: &str) -> BridgeRe
     Ok(unsafe { &*ptr })
 }
 
-/// Drops the object behind a handle made by [`into_handle`]; handle 0 is ignored.
+/// Takes back ownership of the object behind a handle made by [`into_handle`], for a free that
+/// has work to do (closing a durable runtime) before the drop; handle 0 gives `None`.
 ///
 /// # Safety
 /// `handle` must be 0 or a value returned by `into_handle::<T>`, not freed before and not in use
 /// by any other call; after this call it must never be used again.
-pub(crate) unsafe fn free_handle<T>(handle: jlong) {
+pub(crate) unsafe fn take_handle<T>(handle: jlong) -> Option<Box<T>> {
     let ptr = handle as *mut T;
-    if !ptr.is_null() {
-        // SAFETY: by this function's contract `ptr` came from `Box::into_raw` for a `Box<T>`
-        // and ownership returns to us exactly once.
-        drop(unsafe { Box::from_raw(ptr) });
+    if ptr.is_null() {
+        return None;
     }
+    // SAFETY: by this function's contract `ptr` came from `Box::into_raw` for a `Box<T>` and
+    // ownership returns to us exactly once.
+    Some(unsafe { Box::from_raw(ptr) })
+}
+
+/// Drops the object behind a handle made by [`into_handle`]; handle 0 is ignored.
+///
+/// # Safety
+/// As [`take_handle`].
+pub(crate) unsafe fn free_handle<T>(handle: jlong) {
+    // SAFETY: this function's contract is `take_handle`'s.
+    drop(unsafe { take_handle::<T>(handle) });
 }

@@ -1,26 +1,232 @@
 //! Native methods of `dev.xtree.IndexDetails`: one entry point per `private static native`
-//! method, each converting its arguments and calling one [`Index`] method inside
-//! [`wrapper::call`](super::wrapper::call). The handle is a `Box<Index>` (see the module docs of
-//! [`jni`](super)).
+//! method, each converting its arguments and calling one method of the index behind the handle
+//! inside [`wrapper::call`](super::wrapper::call). The handle is a `Box<IndexHandle>` (see the
+//! module docs of [`jni`](super)): an in-memory [`Index`] or a durable [`Field`].
 
-use jni::objects::{JClass, JDoubleArray, JLongArray, JObjectArray};
+use std::sync::Arc;
+
+use jni::objects::{JClass, JDoubleArray, JLongArray, JObjectArray, JString};
 use jni::sys::{jboolean, jint, jlong, jlongArray};
 use jni::JNIEnv;
 
-use super::convert::{self, borrow_handle, free_handle, into_handle, to_jlong};
+use super::convert::{self, borrow_handle, into_handle, take_handle, to_jlong};
 use super::search_cursor::CursorCell;
 use super::wrapper::{call, BridgeResult};
-use crate::{Error, Index, IndexOptions};
+use crate::{
+    Cursor, Error, ErrorKind, Field, Index, IndexOptions, Result, Runtime, RuntimeOptions,
+    SearchType,
+};
 
-/// The index behind a handle from [`Java_dev_xtree_IndexDetails_nativeCreate`].
-fn index<'a>(handle: jlong) -> BridgeResult<&'a Index> {
-    // SAFETY: `IndexDetails` passes the handle returned by nativeCreate, or 0 once closed, and
-    // frees it (nativeFree) only after every call using it has returned (NativeHandle).
-    unsafe { borrow_handle::<Index>(handle, "IndexDetails") }
+/// Name of the one field of a runtime opened by the single-index constructor
+/// `new IndexDetails(..., PersistenceMode.DURABLE, dataDir)`.
+pub(crate) const DEFAULT_FIELD: &str = "default";
+
+/// What an `IndexDetails` handle holds. Each method forwards to the same-named method of the
+/// in-memory [`Index`] or the durable [`Field`]; the bridge adds no index logic.
+pub(crate) enum IndexHandle {
+    /// `PersistenceMode.IN_MEMORY`: writes are visible at once; commit is a no-op.
+    Memory(Index),
+    /// `PersistenceMode.DURABLE`: writes go to the runtime's pending transaction; reads answer on
+    /// the last commit.
+    Durable(DurableField),
 }
 
-/// `long nativeCreate(int dimension, int precision, String[] labels, int nodeSize)`;
-/// `nodeSize` 0 selects the library default.
+/// A field of a durable runtime, with the runtime it belongs to (for `commit`).
+pub(crate) struct DurableField {
+    field: Field,
+    runtime: Arc<Runtime>,
+    /// True when this handle opened the runtime (the single-index constructor) and so closes
+    /// it when freed; false for a field of a `dev.xtree.DurableRuntime`, which closes its own.
+    owns_runtime: bool,
+}
+
+// Java calls a handle from any thread at once.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<IndexHandle>();
+};
+
+impl IndexHandle {
+    /// A handle on a field of `runtime`; `owns_runtime` as [`DurableField::owns_runtime`].
+    pub(crate) fn durable(field: Field, runtime: Arc<Runtime>, owns_runtime: bool) -> Self {
+        IndexHandle::Durable(DurableField {
+            field,
+            runtime,
+            owns_runtime,
+        })
+    }
+
+    fn len(&self) -> Result<u64> {
+        match self {
+            IndexHandle::Memory(ix) => Ok(ix.len()),
+            IndexHandle::Durable(d) => d.field.len(),
+        }
+    }
+
+    fn insert_point(&self, row_id: u64, point: &[f64]) -> Result<()> {
+        match self {
+            IndexHandle::Memory(ix) => ix.insert_point(row_id, point),
+            IndexHandle::Durable(d) => d.field.insert_point(row_id, point),
+        }
+    }
+
+    fn insert(&self, row_id: u64, min: &[f64], max: &[f64]) -> Result<()> {
+        match self {
+            IndexHandle::Memory(ix) => ix.insert(row_id, min, max),
+            IndexHandle::Durable(d) => d.field.insert(row_id, min, max),
+        }
+    }
+
+    fn insert_points(&self, row_ids: &[u64], coords: &[f64]) -> Result<()> {
+        match self {
+            IndexHandle::Memory(ix) => ix.insert_points(row_ids, coords),
+            IndexHandle::Durable(d) => d.field.insert_points(row_ids, coords),
+        }
+    }
+
+    fn insert_boxes(&self, row_ids: &[u64], mins: &[f64], maxs: &[f64]) -> Result<()> {
+        match self {
+            IndexHandle::Memory(ix) => ix.insert_boxes(row_ids, mins, maxs),
+            IndexHandle::Durable(d) => d.insert_boxes(row_ids, mins, maxs),
+        }
+    }
+
+    fn delete(&self, row_id: u64, min: &[f64], max: &[f64]) -> Result<bool> {
+        match self {
+            IndexHandle::Memory(ix) => ix.delete(row_id, min, max),
+            IndexHandle::Durable(d) => d.field.delete(row_id, min, max),
+        }
+    }
+
+    fn update(
+        &self,
+        row_id: u64,
+        old_min: &[f64],
+        old_max: &[f64],
+        new_min: &[f64],
+        new_max: &[f64],
+    ) -> Result<bool> {
+        match self {
+            IndexHandle::Memory(ix) => ix.update(row_id, old_min, old_max, new_min, new_max),
+            IndexHandle::Durable(d) => d.field.update(row_id, old_min, old_max, new_min, new_max),
+        }
+    }
+
+    fn search(&self, ty: SearchType, min: &[f64], max: &[f64]) -> Result<Vec<u64>> {
+        match self {
+            IndexHandle::Memory(ix) => ix.search(ty, min, max),
+            IndexHandle::Durable(d) => d.field.search(ty, min, max),
+        }
+    }
+
+    fn count(&self, ty: SearchType, min: &[f64], max: &[f64]) -> Result<u64> {
+        match self {
+            IndexHandle::Memory(ix) => ix.count(ty, min, max),
+            IndexHandle::Durable(d) => d.field.count(ty, min, max),
+        }
+    }
+
+    fn nearest(&self, point: &[f64], k: usize) -> Result<Vec<u64>> {
+        match self {
+            IndexHandle::Memory(ix) => ix.nearest(point, k),
+            IndexHandle::Durable(d) => d.field.nearest(point, k),
+        }
+    }
+
+    fn cursor(&self, ty: SearchType, min: &[f64], max: &[f64]) -> Result<Cursor> {
+        match self {
+            IndexHandle::Memory(ix) => ix.cursor(ty, min, max),
+            IndexHandle::Durable(d) => d.field.cursor(ty, min, max),
+        }
+    }
+
+    /// Commits the runtime of a durable field (every field of it) and returns the epoch; 0 for
+    /// an in-memory index, whose writes are visible at once.
+    fn commit(&self) -> Result<u64> {
+        match self {
+            IndexHandle::Memory(_) => Ok(0),
+            IndexHandle::Durable(d) => d.runtime.commit(),
+        }
+    }
+
+    /// Releases the handle's resources: closes the runtime if this handle owns it.
+    fn close(self) -> Result<()> {
+        match self {
+            IndexHandle::Durable(d) if d.owns_runtime => d.runtime.close(),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl DurableField {
+    /// [`Field`] has no batch insert of boxes: the batch is written row by row into the pending
+    /// transaction and, if a row is rejected, the rows already written are deleted again, so a
+    /// rejected batch leaves nothing to commit (as `Index::insert_boxes` stores nothing).
+    fn insert_boxes(&self, row_ids: &[u64], mins: &[f64], maxs: &[f64]) -> Result<()> {
+        let d = self.field.dimension();
+        let want = row_ids.len().checked_mul(d);
+        for (name, got) in [("mins", mins.len()), ("maxs", maxs.len())] {
+            if want != Some(got) {
+                return Err(Error::invalid(format!(
+                    "{name} has {got} coordinates, expected {} ({} rows x dimension {d})",
+                    want.map_or_else(|| "more than fit in memory".to_string(), |w| w.to_string()),
+                    row_ids.len()
+                )));
+            }
+        }
+        let boxes = mins.chunks_exact(d).zip(maxs.chunks_exact(d));
+        for (i, (&row, (lo, hi))) in row_ids.iter().zip(boxes).enumerate() {
+            if let Err(e) = self.field.insert(row, lo, hi) {
+                for j in (0..i).rev() {
+                    let (lo, hi) = (&mins[j * d..(j + 1) * d], &maxs[j * d..(j + 1) * d]);
+                    // A failure here (a closed or poisoned runtime) also discards the pending
+                    // transaction; the first error says more.
+                    let _ = self.field.delete(row_ids[j], lo, hi);
+                }
+                return Err(match e.kind() {
+                    ErrorKind::InvalidArgument => {
+                        Error::invalid(format!("batch row {i}: {}", e.message()))
+                    }
+                    _ => e,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The index behind a handle from `nativeCreate`, `nativeOpen` or `DurableRuntime.nativeField`.
+fn index<'a>(handle: jlong) -> BridgeResult<&'a IndexHandle> {
+    // SAFETY: `IndexDetails` passes the handle returned by its constructor's native call, or 0
+    // once closed, and frees it (nativeFree) only after every call using it has returned
+    // (NativeHandle).
+    unsafe { borrow_handle::<IndexHandle>(handle, "IndexDetails") }
+}
+
+/// The [`IndexOptions`] of the Java parameters `(dimension, precision, labels, nodeSize)`;
+/// `nodeSize` 0 selects the library default. Values are validated by the index.
+pub(crate) fn index_options(
+    env: &mut JNIEnv<'_>,
+    dimension: jint,
+    precision: jint,
+    labels: &JObjectArray<'_>,
+    node_size: jint,
+) -> BridgeResult<IndexOptions> {
+    let dimension = usize::try_from(dimension)
+        .map_err(|_| Error::invalid(format!("dimension {dimension} is outside 1..=255")))?;
+    let precision = u32::try_from(precision)
+        .map_err(|_| Error::invalid(format!("precision {precision} is not 32 or 64")))?;
+    let labels = convert::strings(env, labels, "labels")?;
+    let node_size = convert::count(node_size, "nodeSize")?;
+    let mut options = IndexOptions::new(dimension, precision, labels);
+    if node_size != 0 {
+        options.node_size = node_size;
+    }
+    Ok(options)
+}
+
+/// `long nativeCreate(int dimension, int precision, String[] labels, int nodeSize)`: an
+/// in-memory index; `nodeSize` 0 selects the library default.
 #[no_mangle]
 pub extern "system" fn Java_dev_xtree_IndexDetails_nativeCreate<'local>(
     mut env: JNIEnv<'local>,
@@ -31,21 +237,56 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeCreate<'local>(
     node_size: jint,
 ) -> jlong {
     call(&mut env, "IndexDetails.nativeCreate", |env| {
-        let dimension = usize::try_from(dimension)
-            .map_err(|_| Error::invalid(format!("dimension {dimension} is outside 1..=255")))?;
-        let precision = u32::try_from(precision)
-            .map_err(|_| Error::invalid(format!("precision {precision} is not 32 or 64")))?;
-        let labels = convert::strings(env, &labels, "labels")?;
-        let node_size = convert::count(node_size, "nodeSize")?;
-        let mut options = IndexOptions::new(dimension, precision, labels);
-        if node_size != 0 {
-            options.node_size = node_size;
-        }
-        Ok(into_handle(Index::with_options(options)?))
+        let options = index_options(env, dimension, precision, &labels, node_size)?;
+        let index = Index::with_options(options)?;
+        Ok(into_handle(IndexHandle::Memory(index)))
     })
 }
 
-/// `void nativeFree(long handle)`.
+/// `long nativeOpen(String dataDir, int durability, int dimension, int precision,
+/// String[] labels, int nodeSize)`: opens (creating if needed) the runtime of `dataDir` with
+/// its field [`DEFAULT_FIELD`], owned by the handle. `durability` is `Durability.ordinal()`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // the JNI signature: env, class, then the Java parameters
+pub extern "system" fn Java_dev_xtree_IndexDetails_nativeOpen<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    data_dir: JString<'local>,
+    durability: jint,
+    dimension: jint,
+    precision: jint,
+    labels: JObjectArray<'local>,
+    node_size: jint,
+) -> jlong {
+    call(&mut env, "IndexDetails.nativeOpen", |env| {
+        let data_dir = convert::string(env, &data_dir, "dataDir")?;
+        let durability = convert::durability(durability)?;
+        let options = index_options(env, dimension, precision, &labels, node_size)?;
+        let runtime = Runtime::open(
+            &data_dir,
+            RuntimeOptions {
+                durability,
+                ..RuntimeOptions::default()
+            },
+        )?;
+        let field = match runtime.field(DEFAULT_FIELD, options) {
+            Ok(field) => field,
+            Err(e) => {
+                // Release the directory lock now; the field's error says what went wrong.
+                let _ = runtime.close();
+                return Err(e.into());
+            }
+        };
+        Ok(into_handle(IndexHandle::durable(
+            field,
+            Arc::new(runtime),
+            true,
+        )))
+    })
+}
+
+/// `void nativeFree(long handle)`: frees the handle; for the single-index DURABLE constructor
+/// also closes its runtime (the final sync and checkpoint may fail with an I/O error).
 #[no_mangle]
 pub extern "system" fn Java_dev_xtree_IndexDetails_nativeFree<'local>(
     mut env: JNIEnv<'local>,
@@ -53,10 +294,12 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeFree<'local>(
     handle: jlong,
 ) {
     call(&mut env, "IndexDetails.nativeFree", |_| {
-        // SAFETY: NativeHandle.close calls this exactly once, with the handle from nativeCreate,
-        // after every other call using it has returned.
-        unsafe { free_handle::<Index>(handle) };
-        Ok(())
+        // SAFETY: NativeHandle.close calls this exactly once, with the handle from the
+        // constructor's native call, after every other call using it has returned.
+        match unsafe { take_handle::<IndexHandle>(handle) } {
+            Some(index) => Ok(index.close()?),
+            None => Ok(()),
+        }
     })
 }
 
@@ -68,7 +311,7 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeSize<'local>(
     handle: jlong,
 ) -> jlong {
     call(&mut env, "IndexDetails.nativeSize", |_| {
-        Ok(to_jlong(index(handle)?.len()))
+        Ok(to_jlong(index(handle)?.len()?))
     })
 }
 
@@ -254,5 +497,18 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeCursor<'local>(
         let max = convert::doubles(env, &max, "max")?;
         let cursor = index(handle)?.cursor(ty, &min, &max)?;
         Ok(into_handle(CursorCell::new(cursor)))
+    })
+}
+
+/// `long nativeCommit(long handle)`: commits the runtime of a durable index and returns the
+/// epoch; 0 for an in-memory index.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_IndexDetails_nativeCommit<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    call(&mut env, "IndexDetails.nativeCommit", |_| {
+        Ok(to_jlong(index(handle)?.commit()?))
     })
 }

@@ -1,0 +1,130 @@
+//! Native methods of `dev.xtree.DurableRuntime`: a durable [`Runtime`] over one data directory
+//! whose fields are handed to Java as `IndexDetails` handles. The handle is a
+//! `Box<Arc<Runtime>>`; each field handle holds another `Arc` of the same runtime, so a field
+//! stays memory-safe after the `DurableRuntime` is closed and freed, and its calls then fail
+//! with `ErrorKind::Closed` (Java's `IllegalStateException`).
+
+use std::sync::Arc;
+
+use jni::objects::{JClass, JObjectArray, JString};
+use jni::sys::{jboolean, jint, jlong, jobjectArray};
+use jni::JNIEnv;
+
+use super::convert::{self, borrow_handle, into_handle, take_handle, to_jlong};
+use super::index_details::{index_options, IndexHandle};
+use super::wrapper::{call, BridgeResult};
+use crate::{Runtime, RuntimeOptions};
+
+/// The runtime behind a handle from [`Java_dev_xtree_DurableRuntime_nativeOpen`].
+fn runtime<'a>(handle: jlong) -> BridgeResult<&'a Arc<Runtime>> {
+    // SAFETY: `DurableRuntime` passes the handle returned by nativeOpen, or 0 once closed, and
+    // frees it (nativeFree) only after every call using it has returned (NativeHandle).
+    unsafe { borrow_handle::<Arc<Runtime>>(handle, "DurableRuntime") }
+}
+
+/// `long nativeOpen(String dataDir, int durability)`: opens (creating if needed) and locks the
+/// data directory, recovering its last committed state. `durability` is
+/// `Durability.ordinal()`.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeOpen<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    data_dir: JString<'local>,
+    durability: jint,
+) -> jlong {
+    call(&mut env, "DurableRuntime.nativeOpen", |env| {
+        let data_dir = convert::string(env, &data_dir, "dataDir")?;
+        let durability = convert::durability(durability)?;
+        let options = RuntimeOptions {
+            durability,
+            ..RuntimeOptions::default()
+        };
+        Ok(into_handle(Arc::new(Runtime::open(&data_dir, options)?)))
+    })
+}
+
+/// `void nativeFree(long handle)`: closes the runtime (final sync, checkpoint, lock released;
+/// errors are thrown after the handle is freed) and frees the handle.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeFree<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    call(&mut env, "DurableRuntime.nativeFree", |_| {
+        // SAFETY: NativeHandle.close calls this exactly once, with the handle from nativeOpen,
+        // after every other call using it has returned.
+        match unsafe { take_handle::<Arc<Runtime>>(handle) } {
+            Some(runtime) => Ok(runtime.close()?),
+            None => Ok(()),
+        }
+    })
+}
+
+/// `long nativeField(long handle, String name, int dimension, int precision, String[] labels,
+/// int nodeSize)`: opens or creates field `name` and returns a new `IndexDetails` handle on it
+/// that does not own the runtime. `nodeSize` 0 selects the library default.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // the JNI signature: env, class, then the Java parameters
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeField<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    dimension: jint,
+    precision: jint,
+    labels: JObjectArray<'local>,
+    node_size: jint,
+) -> jlong {
+    call(&mut env, "DurableRuntime.nativeField", |env| {
+        let name = convert::string(env, &name, "name")?;
+        let options = index_options(env, dimension, precision, &labels, node_size)?;
+        let runtime = runtime(handle)?;
+        let field = runtime.field(&name, options)?;
+        Ok(into_handle(IndexHandle::durable(
+            field,
+            Arc::clone(runtime),
+            false,
+        )))
+    })
+}
+
+/// `String[] nativeFieldNames(long handle)`: the field names in creation order.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeFieldNames<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    call(&mut env, "DurableRuntime.nativeFieldNames", |env| {
+        let names = runtime(handle)?.field_names();
+        convert::new_string_array(env, &names)
+    })
+    .into_raw()
+}
+
+/// `long nativeCommit(long handle)`: commits the pending writes of every field; returns the
+/// epoch.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeCommit<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    call(&mut env, "DurableRuntime.nativeCommit", |_| {
+        Ok(to_jlong(runtime(handle)?.commit()?))
+    })
+}
+
+/// `boolean nativeCheckpoint(long handle)`: writes a checkpoint of the last commit; returns
+/// whether one was written.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeCheckpoint<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jboolean {
+    call(&mut env, "DurableRuntime.nativeCheckpoint", |_| {
+        Ok(runtime(handle)?.checkpoint()?.into())
+    })
+}
