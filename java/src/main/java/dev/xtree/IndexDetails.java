@@ -19,10 +19,20 @@ import java.util.Objects;
  * row ids are ordered (ties in {@link #nearest}) they compare as unsigned ({@link
  * Long#compareUnsigned}).
  *
+ * <p>Persistence: an {@link PersistenceMode#IN_MEMORY} index lives in native heap memory and a
+ * write is visible to every query that starts after it returns. A {@link
+ * PersistenceMode#DURABLE} index lives in a data directory: its writes go to a pending
+ * transaction and become visible to queries (including {@link #size()} and new cursors), and
+ * durable per its {@link Durability}, only when {@link #commit()} returns; writes not committed
+ * are lost by {@link #close()} or a crash. Reopening the directory gives back the last
+ * committed state. Several durable indexes in one directory, committed together, come from
+ * {@link DurableRuntime#field}; once their runtime is closed, every call on them but {@link
+ * #close()} throws {@link IllegalStateException}.
+ *
  * <p>Thread safety: all methods may be called from any number of threads at once. Writes are
- * serialised inside the library; queries never block and see each write completely or not at
- * all; a write is visible to every query that starts after it returns. {@link #close()} waits
- * for calls in flight; calls that start after it throw {@link IllegalStateException}.
+ * serialised inside the library; queries never block and see each write (in-memory) or each
+ * commit (durable) completely or not at all. {@link #close()} waits for calls in flight; calls
+ * that start after it throw {@link IllegalStateException}.
  *
  * <p>Bad input throws {@link IllegalArgumentException} (wrong number of coordinates, NaN, {@code
  * min > max}, infinite stored coordinates, ...), null arrays throw {@link NullPointerException},
@@ -35,6 +45,14 @@ import java.util.Objects;
  *     index.insert(7L, new double[] {2.35, 48.86});
  *     long[] hits = index.search(SearchType.INTERSECTS,
  *             new double[] {2.0, 48.0}, new double[] {3.0, 49.0});
+ * }
+ * }</pre>
+ *
+ * <pre>{@code
+ * try (IndexDetails index = new IndexDetails(2, 64, new String[] {"lon", "lat"},
+ *         PersistenceMode.DURABLE, "/var/lib/myapp/xtree-geo")) {
+ *     index.insert(7L, new double[] {2.35, 48.86});
+ *     index.commit(); // now visible to queries, and on disk
  * }
  * }</pre>
  */
@@ -51,14 +69,17 @@ public final class IndexDetails implements AutoCloseable {
     private final int dimension;
     private final int precision;
     private final String[] labels;
+    private final PersistenceMode mode;
     private final NativeHandle handle;
 
     /**
      * Further construction options beyond the original {@code IndexDetails} constructor. A plain
-     * mutable builder: {@code new IndexDetails.Options().nodeSize(8192)}.
+     * mutable builder: {@code new IndexDetails.Options().nodeSize(8192)
+     * .durability(Durability.STRICT)}.
      */
     public static final class Options {
         private int nodeSize;
+        private Durability durability = Durability.BALANCED;
 
         /** Options with every value at the library default. */
         public Options() {}
@@ -89,6 +110,28 @@ public final class IndexDetails implements AutoCloseable {
         public int nodeSize() {
             return nodeSize;
         }
+
+        /**
+         * Sets what a crash may lose of a {@link PersistenceMode#DURABLE} index (see {@link
+         * Durability}); an {@link PersistenceMode#IN_MEMORY} index ignores it.
+         *
+         * @param durability the policy; the default is {@link Durability#BALANCED}
+         * @return this object
+         * @throws NullPointerException if {@code durability} is null
+         */
+        public Options durability(Durability durability) {
+            this.durability = Objects.requireNonNull(durability, "durability");
+            return this;
+        }
+
+        /**
+         * The durability policy set by {@link #durability(Durability)}.
+         *
+         * @return the policy, {@link Durability#BALANCED} unless set
+         */
+        public Durability durability() {
+            return durability;
+        }
     }
 
     /**
@@ -97,14 +140,17 @@ public final class IndexDetails implements AutoCloseable {
      * @param dimension number of dimensions, 1..255
      * @param precision coordinate storage in bits: 32 ({@code float}) or 64 ({@code double})
      * @param labels one name per dimension, none null; copied
-     * @param mode {@link PersistenceMode#IN_MEMORY}; {@link PersistenceMode#DURABLE} is not
-     *     available yet
-     * @param dataDir the data directory of a durable index; must be null for {@code IN_MEMORY}
+     * @param mode {@link PersistenceMode#IN_MEMORY} or {@link PersistenceMode#DURABLE}
+     * @param dataDir for {@code DURABLE}, the data directory (created if missing, then locked
+     *     until {@link #close()}); must be null for {@code IN_MEMORY}
      * @throws NullPointerException if {@code labels}, one of its elements, or {@code mode} is
      *     null
      * @throws IllegalArgumentException if the dimension, precision or number of labels is wrong,
-     *     or a data directory is given for an in-memory index
-     * @throws UnsupportedOperationException if {@code mode} is {@code DURABLE}
+     *     a data directory is given for an in-memory index or missing for a durable one, or the
+     *     data directory holds an index with another dimension, precision or labels
+     * @throws XTreeIoException if the data directory cannot be created or read, or is locked by
+     *     another open index or {@link DurableRuntime} (in this or another process)
+     * @throws XTreeCorruptionException if the files of the data directory are damaged
      * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
      *     NativeLibrary})
      */
@@ -119,15 +165,19 @@ public final class IndexDetails implements AutoCloseable {
      * @param dimension number of dimensions, 1..255
      * @param precision coordinate storage in bits: 32 ({@code float}) or 64 ({@code double})
      * @param labels one name per dimension, none null; copied
-     * @param mode {@link PersistenceMode#IN_MEMORY}; {@link PersistenceMode#DURABLE} is not
-     *     available yet
-     * @param dataDir the data directory of a durable index; must be null for {@code IN_MEMORY}
+     * @param mode {@link PersistenceMode#IN_MEMORY} or {@link PersistenceMode#DURABLE}
+     * @param dataDir for {@code DURABLE}, the data directory (created if missing, then locked
+     *     until {@link #close()}); must be null for {@code IN_MEMORY}
      * @param options further options; read once, later changes to it have no effect
      * @throws NullPointerException if {@code labels}, one of its elements, {@code mode} or
      *     {@code options} is null
      * @throws IllegalArgumentException if the dimension, precision, number of labels or node
-     *     size is wrong, or a data directory is given for an in-memory index
-     * @throws UnsupportedOperationException if {@code mode} is {@code DURABLE}
+     *     size is wrong, a data directory is given for an in-memory index or missing for a
+     *     durable one, or the data directory holds an index with another dimension, precision or
+     *     labels
+     * @throws XTreeIoException if the data directory cannot be created or read, or is locked by
+     *     another open index or {@link DurableRuntime} (in this or another process)
+     * @throws XTreeCorruptionException if the files of the data directory are damaged
      * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
      *     NativeLibrary})
      */
@@ -141,6 +191,60 @@ public final class IndexDetails implements AutoCloseable {
         Objects.requireNonNull(labels, "labels");
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(options, "options");
+        String[] copy = checkParameters(dimension, precision, labels);
+        String shape = "dimension=" + dimension + ", precision=" + precision;
+        long h;
+        String what;
+        if (mode == PersistenceMode.DURABLE) {
+            if (dataDir == null || dataDir.isEmpty()) {
+                throw new IllegalArgumentException(
+                        "dataDir is required for PersistenceMode.DURABLE (got "
+                                + (dataDir == null ? "null" : "\"\"") + ")");
+            }
+            h = nativeOpen(dataDir, options.durability.ordinal(), dimension, precision, copy,
+                    options.nodeSize);
+            what = "IndexDetails(" + shape + ", DURABLE " + dataDir + ")";
+        } else {
+            if (dataDir != null) {
+                throw new IllegalArgumentException("dataDir must be null for"
+                        + " PersistenceMode.IN_MEMORY (got \"" + dataDir + "\")");
+            }
+            h = nativeCreate(dimension, precision, copy, options.nodeSize);
+            what = "IndexDetails(" + shape + ")";
+        }
+        this.dimension = dimension;
+        this.precision = precision;
+        this.labels = copy;
+        this.mode = mode;
+        this.handle = new NativeHandle(this, h, what, IndexDetails::nativeFree);
+    }
+
+    /**
+     * Wraps a handle made by {@code DurableRuntime.nativeField}; the parameters were checked by
+     * {@link #checkParameters}.
+     */
+    private IndexDetails(long nativeHandle, String what, int dimension, int precision,
+            String[] labelsCopy) {
+        this.dimension = dimension;
+        this.precision = precision;
+        this.labels = labelsCopy;
+        this.mode = PersistenceMode.DURABLE;
+        this.handle = new NativeHandle(this, nativeHandle, what, IndexDetails::nativeFree);
+    }
+
+    /** A durable index on a field of a {@link DurableRuntime}, which keeps owning the runtime. */
+    static IndexDetails ofField(long nativeHandle, String what, int dimension, int precision,
+            String[] labelsCopy) {
+        return new IndexDetails(nativeHandle, what, dimension, precision, labelsCopy);
+    }
+
+    /**
+     * Checks the index parameters as the constructor documents them.
+     *
+     * @return a copy of {@code labels}
+     */
+    static String[] checkParameters(int dimension, int precision, String[] labels) {
+        Objects.requireNonNull(labels, "labels");
         if (dimension < MIN_DIMENSION || dimension > MAX_DIMENSION) {
             throw new IllegalArgumentException("dimension " + dimension + " is outside "
                     + MIN_DIMENSION + ".." + MAX_DIMENSION);
@@ -156,21 +260,7 @@ public final class IndexDetails implements AutoCloseable {
         for (int i = 0; i < copy.length; i++) {
             Objects.requireNonNull(copy[i], "labels[" + i + "]");
         }
-        if (mode == PersistenceMode.DURABLE) {
-            throw new UnsupportedOperationException(
-                    "PersistenceMode.DURABLE is not available yet; use IN_MEMORY");
-        }
-        if (dataDir != null) {
-            throw new IllegalArgumentException(
-                    "dataDir must be null for PersistenceMode.IN_MEMORY (got \"" + dataDir + "\")");
-        }
-        this.dimension = dimension;
-        this.precision = precision;
-        this.labels = copy;
-        long h = nativeCreate(dimension, precision, copy, options.nodeSize);
-        this.handle = new NativeHandle(this, h,
-                "IndexDetails(dimension=" + dimension + ", precision=" + precision + ")",
-                IndexDetails::nativeFree);
+        return copy;
     }
 
     /**
@@ -201,6 +291,16 @@ public final class IndexDetails implements AutoCloseable {
     }
 
     /**
+     * Where this index keeps its data.
+     *
+     * @return {@link PersistenceMode#IN_MEMORY} or {@link PersistenceMode#DURABLE} (also for a
+     *     field of a {@link DurableRuntime})
+     */
+    public PersistenceMode persistenceMode() {
+        return mode;
+    }
+
+    /**
      * Whether {@link #close()} has been called.
      *
      * @return true once closed
@@ -210,10 +310,12 @@ public final class IndexDetails implements AutoCloseable {
     }
 
     /**
-     * The number of records stored (a row id stored twice counts twice).
+     * The number of records stored (a row id stored twice counts twice); for a durable index,
+     * the number in the last commit.
      *
      * @return the record count
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index, or the {@link DurableRuntime} of its field, is
+     *     closed
      */
     public long size() {
         long h = handle.acquire();
@@ -291,7 +393,9 @@ public final class IndexDetails implements AutoCloseable {
     }
 
     /**
-     * Inserts many box records in one native call, all or nothing.
+     * Inserts many box records in one native call, all or nothing. (In a durable index the rows
+     * enter the pending transaction one by one and are withdrawn if one is rejected, so a
+     * {@link #commit()} made by another thread during the call may commit part of the batch.)
      *
      * @param rowIds the row id of each box
      * @param mins row-major lower bounds, {@code rowIds.length * dimension()} values
@@ -408,8 +512,8 @@ public final class IndexDetails implements AutoCloseable {
 
     /**
      * Opens a paged cursor over the answer of a window query, evaluated on a snapshot of the
-     * index taken now: writes made after this call returns do not change what the cursor
-     * delivers. The cursor owns its own native snapshot, so it stays readable after this index
+     * index taken now (for a durable index, of its last commit): writes made after this call
+     * returns do not change what the cursor delivers. The cursor owns its own native snapshot, so it stays readable after this index
      * is closed; close each cursor itself (try-with-resources).
      *
      * @param type the predicate between record and query box
@@ -482,9 +586,43 @@ public final class IndexDetails implements AutoCloseable {
     }
 
     /**
+     * Commits the writes made since the last commit. For a {@link PersistenceMode#DURABLE} index
+     * they are written to the log as one transaction, made durable as its {@link Durability}
+     * says, and become visible to queries when this returns; for a field of a {@link
+     * DurableRuntime} this commits the pending writes of every field of the runtime together
+     * (as {@link DurableRuntime#commit()}). For an {@link PersistenceMode#IN_MEMORY} index,
+     * whose writes are visible at once, it does nothing.
+     *
+     * @return the epoch of the commit (a number that grows with each commit that wrote
+     *     something; with nothing pending, the epoch of the last commit), or 0 for an in-memory
+     *     index
+     * @throws IllegalStateException if the index, or the {@link DurableRuntime} of its field, is
+     *     closed
+     * @throws XTreeIoException if writing or syncing the log fails; the runtime is then
+     *     poisoned
+     * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
+     */
+    public long commit() {
+        long h = handle.acquire();
+        try {
+            return nativeCommit(h);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
      * Frees the native index. Idempotent and thread-safe: waits for calls in flight on other
      * threads, after which every call throws {@link IllegalStateException}. Open cursors are
      * not closed and stay readable.
+     *
+     * <p>A durable index made by the constructor also closes its data directory: every commit
+     * is made durable, a checkpoint is written, the directory lock is released, and writes not
+     * committed are discarded. A field of a {@link DurableRuntime} only releases its handle.
+     *
+     * @throws XTreeIoException if the final sync or checkpoint of a durable index fails (the
+     *     index is closed nonetheless; commits acknowledged under {@link Durability#STRICT} or
+     *     {@link Durability#BALANCED} are durable regardless)
      */
     @Override
     public void close() {
@@ -494,6 +632,7 @@ public final class IndexDetails implements AutoCloseable {
     @Override
     public String toString() {
         return "IndexDetails(dimension=" + dimension + ", precision=" + precision
+                + (mode == PersistenceMode.DURABLE ? ", DURABLE" : "")
                 + (isClosed() ? ", closed)" : ")");
     }
 
@@ -527,6 +666,11 @@ public final class IndexDetails implements AutoCloseable {
 
     private static native long nativeCreate(
             int dimension, int precision, String[] labels, int nodeSize);
+
+    private static native long nativeOpen(String dataDir, int durability, int dimension,
+            int precision, String[] labels, int nodeSize);
+
+    private static native long nativeCommit(long handle);
 
     private static native void nativeFree(long handle);
 

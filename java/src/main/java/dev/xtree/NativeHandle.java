@@ -6,8 +6,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongConsumer;
 
 /**
- * Owns one native handle for a Java object ({@link IndexDetails}, {@link SearchCursor}) and makes
- * its lifecycle safe from any thread.
+ * Owns one native handle for a Java object ({@link IndexDetails}, {@link SearchCursor}, {@link
+ * DurableRuntime}) and makes its lifecycle safe from any thread.
  *
  * <p>Every native call runs between {@link #acquire()} and {@link #release()}, which hold the read
  * side of a lock; {@link #close()} flips the closed flag once (CAS), then takes the write side, so
@@ -35,7 +35,9 @@ final class NativeHandle {
      * @param owner the Java object whose reachability is watched for leaks
      * @param handle the native handle, non-zero
      * @param what a short description of the owner for messages
-     * @param free the native function that frees the handle; called exactly once
+     * @param free the native function that frees the handle; called exactly once (an exception
+     *     it throws, such as a failed final sync of a durable runtime, propagates from {@link
+     *     #close()}, after which the handle counts as freed)
      */
     NativeHandle(Object owner, long handle, String what, LongConsumer free) {
         if (handle == 0) {

@@ -119,11 +119,28 @@ public class IndexDetailsTest {
     }
 
     @Test
-    public void durableIsUnsupported() {
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+    public void durableNeedsADataDir() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new IndexDetails(2, 64, new String[] {"x", "y"},
-                        PersistenceMode.DURABLE, "/tmp/xtree-data"));
-        assertMessage(e, "DURABLE");
+                        PersistenceMode.DURABLE, null));
+        assertMessage(e, "dataDir", "DURABLE");
+    }
+
+    @Test
+    public void durabilityOption() {
+        IndexDetails.Options options = new IndexDetails.Options();
+        assertEquals(Durability.BALANCED, options.durability());
+        assertEquals(Durability.STRICT, options.durability(Durability.STRICT).durability());
+        NullPointerException e = assertThrows(NullPointerException.class,
+                () -> options.durability(null));
+        assertMessage(e, "durability");
+        assertEquals(Durability.STRICT, options.durability());
+        // An in-memory index ignores it.
+        try (IndexDetails index = new IndexDetails(2, 64, new String[] {"x", "y"},
+                PersistenceMode.IN_MEMORY, null, options)) {
+            index.insert(1L, P);
+            assertEquals(1, index.size());
+        }
     }
 
     @Test

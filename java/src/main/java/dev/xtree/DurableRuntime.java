@@ -1,0 +1,247 @@
+package dev.xtree;
+
+import java.util.Objects;
+
+/**
+ * A data directory holding several named durable indexes (fields) that share one write-ahead
+ * log and commit together, atomically: after a crash either every field shows a commit or none
+ * does. {@code new IndexDetails(..., PersistenceMode.DURABLE, dataDir)} is the same thing with a
+ * single field named {@code "default"}.
+ *
+ * <pre>{@code
+ * try (DurableRuntime runtime = DurableRuntime.open("/var/lib/myapp/xtree");
+ *         IndexDetails geo = runtime.field("geo", 2, 64, new String[] {"lon", "lat"});
+ *         IndexDetails time = runtime.field("time", 1, 64, new String[] {"t"})) {
+ *     geo.insert(7L, new double[] {2.35, 48.86});
+ *     time.insert(7L, new double[] {1.7e9}, new double[] {1.7e9 + 3600});
+ *     runtime.commit(); // both writes become visible and durable together
+ * }
+ * }</pre>
+ *
+ * <p>Writes to the fields go to one pending transaction and become visible to queries, and
+ * durable as the {@link Durability} policy says, when {@link #commit()} (or {@link
+ * IndexDetails#commit()} on any of the fields) returns. Writes not committed are lost by {@link
+ * #close()} or a crash. Opening the directory again recovers the last committed state.
+ *
+ * <p>The directory is locked while the runtime is open: a second open, in this or another
+ * process, throws {@link XTreeIoException} until {@link #close()}.
+ *
+ * <p>Thread safety: all methods may be called from any number of threads at once. {@link
+ * #close()} is idempotent, waits for calls in flight on this object, and afterwards every call
+ * on the runtime, and every call but {@code close()} on its fields, throws {@link
+ * IllegalStateException}. Close the fields too (they hold a small native handle each); closing a
+ * field does not close the runtime.
+ */
+public final class DurableRuntime implements AutoCloseable {
+    static {
+        NativeLibrary.load();
+    }
+
+    private final String dataDir;
+    private final Durability durability;
+    private final NativeHandle handle;
+
+    private DurableRuntime(String dataDir, Durability durability, long nativeHandle) {
+        this.dataDir = dataDir;
+        this.durability = durability;
+        this.handle = new NativeHandle(this, nativeHandle,
+                "DurableRuntime(" + dataDir + ")", DurableRuntime::nativeFree);
+    }
+
+    /**
+     * Opens a data directory with the {@link Durability#BALANCED} policy; see {@link
+     * #open(String, Durability)}.
+     *
+     * @param dataDir the data directory; created if missing
+     * @return the open runtime, owning the directory lock until {@link #close()}
+     * @throws NullPointerException if {@code dataDir} is null
+     * @throws IllegalArgumentException if {@code dataDir} is empty
+     * @throws XTreeIoException if the directory cannot be created or read, or is locked by
+     *     another opener (in this or another process)
+     * @throws XTreeCorruptionException if its files are damaged
+     */
+    public static DurableRuntime open(String dataDir) {
+        return open(dataDir, Durability.BALANCED);
+    }
+
+    /**
+     * Opens (creating if needed) a data directory, locks it, and recovers its last committed
+     * state.
+     *
+     * @param dataDir the data directory; created if missing
+     * @param durability what a crash may lose of the acknowledged commits
+     * @return the open runtime, owning the directory lock until {@link #close()}
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code dataDir} is empty
+     * @throws XTreeIoException if the directory cannot be created or read, or is locked by
+     *     another opener (in this or another process)
+     * @throws XTreeCorruptionException if its files are damaged
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
+     *     NativeLibrary})
+     */
+    public static DurableRuntime open(String dataDir, Durability durability) {
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(durability, "durability");
+        if (dataDir.isEmpty()) {
+            throw new IllegalArgumentException("dataDir is empty");
+        }
+        return new DurableRuntime(dataDir, durability, nativeOpen(dataDir, durability.ordinal()));
+    }
+
+    /**
+     * Opens the field {@code name}, creating it if it does not exist (the creation is committed
+     * at once, together with any pending writes of the runtime). The parameters are those of the
+     * {@link IndexDetails} constructor and must match an existing field's.
+     *
+     * <p>The returned index does not own the runtime: closing it only releases its handle, and
+     * once the runtime is closed its calls throw {@link IllegalStateException}. Its {@link
+     * IndexDetails#commit()} commits the whole runtime. Asking twice for one name gives two
+     * handles on the same field.
+     *
+     * @param name the field name, 1 to 1024 bytes of UTF-8
+     * @param dimension number of dimensions, 1..255
+     * @param precision coordinate storage in bits: 32 ({@code float}) or 64 ({@code double})
+     * @param labels one name per dimension, none null; copied
+     * @return a durable index on the field; close it (try-with-resources)
+     * @throws NullPointerException if {@code name}, {@code labels} or one of its elements is
+     *     null
+     * @throws IllegalArgumentException if the name is empty or too long, the dimension,
+     *     precision or number of labels is wrong, or the field exists with another dimension,
+     *     precision or labels
+     * @throws IllegalStateException if the runtime is closed
+     * @throws XTreeIoException if committing the creation fails
+     * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
+     */
+    public IndexDetails field(String name, int dimension, int precision, String[] labels) {
+        Objects.requireNonNull(name, "name");
+        String[] copy = IndexDetails.checkParameters(dimension, precision, labels);
+        long h = handle.acquire();
+        long field;
+        try {
+            field = nativeField(h, name, dimension, precision, copy, 0);
+        } finally {
+            handle.release();
+        }
+        return IndexDetails.ofField(field, "IndexDetails(field \"" + name + "\" of " + dataDir
+                + ", dimension=" + dimension + ", precision=" + precision + ")",
+                dimension, precision, copy);
+    }
+
+    /**
+     * The names of the fields in the directory.
+     *
+     * @return a new array of names, in creation order
+     * @throws IllegalStateException if the runtime is closed
+     */
+    public String[] fieldNames() {
+        long h = handle.acquire();
+        try {
+            return nativeFieldNames(h);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Commits the writes made to every field since the last commit as one transaction: when
+     * this returns they are visible to queries and durable as the {@link Durability} policy
+     * says, and a crash never shows some of them without the others.
+     *
+     * @return the epoch of the commit (a number that grows with each commit that wrote
+     *     something; with nothing pending, the epoch of the last commit)
+     * @throws IllegalStateException if the runtime is closed
+     * @throws XTreeIoException if writing or syncing the log fails; the runtime is then
+     *     poisoned
+     * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
+     */
+    public long commit() {
+        long h = handle.acquire();
+        try {
+            return nativeCommit(h);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Writes a checkpoint of the last commit now, so that the next open replays no log. A
+     * background thread also checkpoints as the log grows, and {@link #close()} does.
+     *
+     * @return true if a checkpoint was written, false if the current one already covers the
+     *     last commit
+     * @throws IllegalStateException if the runtime is closed
+     * @throws XTreeIoException if writing fails; the runtime is then poisoned
+     * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
+     */
+    public boolean checkpoint() {
+        long h = handle.acquire();
+        try {
+            return nativeCheckpoint(h);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * The data directory given to {@link #open(String, Durability)}.
+     *
+     * @return the path as given
+     */
+    public String dataDir() {
+        return dataDir;
+    }
+
+    /**
+     * The durability policy the runtime was opened with.
+     *
+     * @return the policy
+     */
+    public Durability durability() {
+        return durability;
+    }
+
+    /**
+     * Whether {@link #close()} has been called.
+     *
+     * @return true once closed
+     */
+    public boolean isClosed() {
+        return handle.isClosed();
+    }
+
+    /**
+     * Closes the runtime: makes every commit durable, writes a checkpoint if anything was
+     * committed since the last one, releases the directory lock, and discards writes not
+     * committed. Idempotent and thread-safe: waits for calls in flight on this object; later
+     * calls on the runtime and on its fields (but their {@code close()}) throw {@link
+     * IllegalStateException}.
+     *
+     * @throws XTreeIoException if the final sync or checkpoint fails (the runtime is closed
+     *     nonetheless; commits acknowledged under {@link Durability#STRICT} or {@link
+     *     Durability#BALANCED} are durable regardless)
+     */
+    @Override
+    public void close() {
+        handle.close();
+    }
+
+    @Override
+    public String toString() {
+        return "DurableRuntime(" + dataDir + ", " + durability + (isClosed() ? ", closed)" : ")");
+    }
+
+    // The native bridge (native/jni/durable_runtime.rs). Every method takes the handle first.
+
+    private static native long nativeOpen(String dataDir, int durability);
+
+    private static native void nativeFree(long handle);
+
+    private static native long nativeField(long handle, String name, int dimension,
+            int precision, String[] labels, int nodeSize);
+
+    private static native String[] nativeFieldNames(long handle);
+
+    private static native long nativeCommit(long handle);
+
+    private static native boolean nativeCheckpoint(long handle);
+}
