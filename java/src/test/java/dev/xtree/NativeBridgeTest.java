@@ -7,6 +7,11 @@ import static org.junit.Assert.fail;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Comparator;
+import java.util.stream.Stream;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
@@ -160,6 +165,78 @@ public class NativeBridgeTest {
         expect(ise, "closed", "nativeCount", 0L, WITHIN, P, P);
         expect(ise, "closed", "nativeNearest", 0L, P, 1);
         expect(ise, "closed", "nativeCursor", 0L, WITHIN, P, P);
+    }
+
+    /** As {@link #expect}, for a native method of {@code owner}. */
+    private static void expectIn(Class<?> owner, Class<? extends Throwable> type, String part,
+            String name, Object... args) {
+        try {
+            call(owner, name, args);
+            fail(name + " accepted bad input");
+        } catch (Throwable t) {
+            assertEquals(name + ": " + t, type, t.getClass());
+            assertTrue(name + ": message \"" + t.getMessage() + "\" lacks \"" + part + "\"",
+                    t.getMessage() != null && t.getMessage().contains(part));
+        }
+    }
+
+    @Test
+    public void durableOpenValidatesEverything() throws Throwable {
+        Class<IllegalArgumentException> iae = IllegalArgumentException.class;
+        String dir = Files.createTempDirectory("xtree-bridge").toString();
+        try {
+            expect(iae, "dataDir is null", "nativeOpen", null, 1, 2, 64, LABELS, 0);
+            expect(iae, "durability", "nativeOpen", dir, 3, 2, 64, LABELS, 0);
+            expect(iae, "durability", "nativeOpen", dir, -1, 2, 64, LABELS, 0);
+            expect(iae, "labels is null", "nativeOpen", dir, 1, 2, 64, null, 0);
+            expect(iae, "dimension", "nativeOpen", dir, 1, 0, 64, new String[0], 0);
+            expect(iae, "precision", "nativeOpen", dir, 1, 2, 48, LABELS, 0);
+            expectIn(DurableRuntime.class, iae, "dataDir is null", "nativeOpen", null, 1);
+            expectIn(DurableRuntime.class, iae, "durability", "nativeOpen", dir, 7);
+            long rt = (Long) call(DurableRuntime.class, "nativeOpen", dir, 0);
+            try {
+                expectIn(DurableRuntime.class, iae, "name is null", "nativeField", rt, null, 2,
+                        64, LABELS, 0);
+                expectIn(DurableRuntime.class, iae, "labels[1] is null", "nativeField", rt, "f",
+                        2, 64, new String[] {"x", null}, 0);
+                expectIn(DurableRuntime.class, iae, "label", "nativeField", rt, "f", 3, 64,
+                        LABELS, 0);
+                expectIn(DurableRuntime.class, iae, "nodeSize", "nativeField", rt, "f", 2, 64,
+                        LABELS, -1);
+                long field = (Long) call(DurableRuntime.class, "nativeField", rt, "f", 2, 64,
+                        LABELS, 0);
+                try {
+                    index("nativeInsertPoint", field, 1L, P);
+                    expect(iae, "NaN", "nativeInsertPoint", field, 1L, NAN);
+                    expect(iae, "batch row 0", "nativeInsertBoxes", field, new long[1], NAN, P);
+                    expect(iae, "maxs", "nativeInsertBoxes", field, new long[1], P,
+                            new double[3]);
+                    assertEquals(0L, index("nativeSize", field));
+                    assertTrue((Long) index("nativeCommit", field) > 0);
+                    assertEquals(1L, index("nativeSize", field));
+                } finally {
+                    index("nativeFree", field);
+                }
+            } finally {
+                call(DurableRuntime.class, "nativeFree", rt);
+            }
+        } finally {
+            try (Stream<Path> files = Files.walk(Paths.get(dir))) {
+                files.sorted(Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    @Test
+    public void closedDurableRuntimeHandleIsIllegalState() throws Throwable {
+        Class<IllegalStateException> ise = IllegalStateException.class;
+        expectIn(DurableRuntime.class, ise, "closed", "nativeField", 0L, "f", 2, 64, LABELS, 0);
+        expectIn(DurableRuntime.class, ise, "closed", "nativeFieldNames", 0L);
+        expectIn(DurableRuntime.class, ise, "closed", "nativeCommit", 0L);
+        expectIn(DurableRuntime.class, ise, "closed", "nativeCheckpoint", 0L);
+        expect(ise, "closed", "nativeCommit", 0L);
+        call(DurableRuntime.class, "nativeFree", 0L);
     }
 
     @Test
