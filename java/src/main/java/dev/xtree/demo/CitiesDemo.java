@@ -1,5 +1,6 @@
 package dev.xtree.demo;
 
+import dev.xtree.Durability;
 import dev.xtree.IndexDetails;
 import dev.xtree.PersistenceMode;
 import dev.xtree.SearchCursor;
@@ -10,21 +11,26 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.zip.GZIPInputStream;
 
 /**
  * The GeoNames cities demo ({@code ./gradlew demo}): loads {@code data/cities1000.csv.gz} into an
  * in-memory index of (lon, lat) points, answers box and nearest-neighbour queries, deletes and
- * re-inserts a city, and checks every answer against a brute-force scan of the same data.
+ * re-inserts a city, and checks every answer against a brute-force scan of the same data. Then
+ * it builds a {@link PersistenceMode#DURABLE} index of the same cities in a data directory,
+ * commits, closes, reopens it, and checks that the same named queries give the same answers.
  */
 public final class CitiesDemo {
     /** Number of data rows in {@code data/cities1000.csv.gz}. */
@@ -237,8 +243,12 @@ public final class CitiesDemo {
     }
 
     private static void check(boolean ok, String what) {
+        check(ok, what, "brute-force");
+    }
+
+    private static void check(boolean ok, String what, String kind) {
         if (!ok) {
-            throw new IllegalStateException("brute-force check failed: " + what);
+            throw new IllegalStateException(kind + " check failed: " + what);
         }
     }
 
@@ -272,14 +282,145 @@ public final class CitiesDemo {
         }
     }
 
+    /** The box queries of the demo; {@code AREAS[1]} is Europe. */
+    private static final Area[] AREAS = {
+        new Area("San Francisco Bay Area", -123.0, -121.5, 37.0, 38.5),
+        new Area("Europe", -25, 45, 34, 72),
+        new Area("Greater Tokyo", 139.0, 140.5, 35.0, 36.5),
+        new Area("Iceland", -25, -13, 63, 67),
+        new Area("Southern hemisphere", -180, 180, -90, 0),
+    };
+
+    /** The nearest-neighbour query point: Paris, (lon, lat). */
+    private static final double[] PARIS = {2.3522, 48.8566};
+
     /**
-     * Runs the demo: loads the file, queries, verifies against brute force, prints a report.
+     * Every named query of the demo asked of {@code index}: per area its count and sorted row
+     * ids, Europe read through a cursor (sorted), and the 5 cities nearest to Paris in order.
+     */
+    private static Map<String, long[]> namedAnswers(IndexDetails index) {
+        Map<String, long[]> answers = new LinkedHashMap<>();
+        for (Area a : AREAS) {
+            answers.put(a.name + " count",
+                    new long[] {index.count(SearchType.WITHIN, a.min, a.max)});
+            answers.put(a.name + " search", sorted(index.search(SearchType.WITHIN, a.min, a.max)));
+        }
+        Area europe = AREAS[1];
+        List<long[]> pages = new ArrayList<>();
+        try (SearchCursor cursor = index.cursor(SearchType.WITHIN, europe.min, europe.max)) {
+            for (long[] p = cursor.nextPage(10_000); p.length > 0; p = cursor.nextPage(10_000)) {
+                pages.add(p);
+            }
+        }
+        answers.put("Europe cursor", sorted(pages.stream().flatMapToLong(Arrays::stream)
+                .toArray()));
+        answers.put("5 nearest to Paris", index.nearest(PARIS, 5));
+        return answers;
+    }
+
+    /**
+     * Deletes the data directory of an earlier demo run: only an empty directory or one holding
+     * an xtree {@code SUPERBLOCK} file (a data directory is flat), never anything else.
+     */
+    private static void wipeDataDir(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new IOException(dir + " is not a directory; refusing to use it as data dir");
+        }
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            entries.forEach(files::add);
+        }
+        if (!files.isEmpty() && !Files.exists(dir.resolve("SUPERBLOCK"))) {
+            throw new IOException(dir + " is not empty and not an xtree data directory"
+                    + " (no SUPERBLOCK); refusing to wipe it");
+        }
+        for (Path f : files) {
+            Files.delete(f);
+        }
+        Files.delete(dir);
+    }
+
+    /** Total size in bytes of the files of a (flat) data directory. */
+    private static long sizeOnDisk(Path dir) throws IOException {
+        long total = 0;
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path f : entries) {
+                total += Files.size(f);
+            }
+        }
+        return total;
+    }
+
+    /**
+     * The durable part of the demo: builds a DURABLE index of the cities in {@code dataDir}
+     * (new or empty), commits, closes, reopens, and checks that every named query answers as the
+     * in-memory index did ({@code expected}).
+     */
+    private static void runDurable(long[] ids, double[] coords, Path dataDir,
+            Map<String, long[]> expected) throws IOException {
+        String dir = dataDir.toString();
+        Durability durability = Durability.BALANCED;
+        IndexDetails.Options options = new IndexDetails.Options().durability(durability);
+        String[] labels = {"lon", "lat"};
+        System.out.println();
+        System.out.printf(Locale.ROOT, "Durable index (%s) in %s:%n", durability, dir);
+
+        long t0 = System.nanoTime();
+        IndexDetails index = new IndexDetails(2, 64, labels, PersistenceMode.DURABLE, dir,
+                options);
+        long epoch;
+        long t1;
+        try {
+            index.insertBatch(ids, coords);
+            check(index.size() == 0, "uncommitted writes are invisible", "durable");
+            epoch = index.commit();
+            t1 = System.nanoTime();
+            check(index.size() == ids.length, "size after commit", "durable");
+        } finally {
+            index.close();
+        }
+        long t2 = System.nanoTime();
+        System.out.printf(Locale.ROOT, "  open + insertBatch + commit of %,d points: %.0f ms"
+                + " (epoch %d)%n", ids.length, (t1 - t0) / 1e6, epoch);
+        System.out.printf(Locale.ROOT, "  close (final sync + checkpoint): %.0f ms; %.1f MB on"
+                + " disk%n", (t2 - t1) / 1e6, sizeOnDisk(dataDir) / 1e6);
+
+        long t3 = System.nanoTime();
+        try (IndexDetails reopened = new IndexDetails(2, 64, labels, PersistenceMode.DURABLE,
+                dir, options)) {
+            long t4 = System.nanoTime();
+            System.out.printf(Locale.ROOT, "  reopen (recovery): %.0f ms; %,d cities%n",
+                    (t4 - t3) / 1e6, reopened.size());
+            check(reopened.size() == ids.length, "size after reopen", "durable");
+            Map<String, long[]> got = namedAnswers(reopened);
+            long t5 = System.nanoTime();
+            check(got.keySet().equals(expected.keySet()), "the same named queries", "durable");
+            for (Map.Entry<String, long[]> e : expected.entrySet()) {
+                check(Arrays.equals(got.get(e.getKey()), e.getValue()), e.getKey()
+                        + " after reopen equals the in-memory answer", "durable");
+            }
+            System.out.printf(Locale.ROOT, "  %d named queries answered after reopen in %.0f ms,"
+                    + " each equal to the in-memory answer%n", got.size(), (t5 - t4) / 1e6);
+        }
+    }
+
+    /**
+     * Runs the demo: loads the file, queries an in-memory index and verifies it against brute
+     * force, then builds, closes and reopens a durable index in {@code dataDir} and verifies its
+     * answers equal the in-memory ones; prints a report.
      *
      * @param file path of {@code cities1000.csv.gz}
-     * @throws IOException if the file cannot be read
-     * @throws IllegalStateException if an index answer differs from the brute-force scan
+     * @param dataDir data directory of the durable index; deleted first if it exists (only if
+     *     it is empty or an xtree data directory)
+     * @throws IOException if the file cannot be read, or {@code dataDir} cannot be wiped
+     * @throws IllegalStateException if an index answer differs from the brute-force scan, or a
+     *     durable answer from the in-memory one
      */
-    public static void run(Path file) throws IOException {
+    public static void run(Path file, Path dataDir) throws IOException {
+        wipeDataDir(dataDir);
         long t0 = System.nanoTime();
         List<City> cities = load(file);
         long t1 = System.nanoTime();
@@ -288,6 +429,7 @@ public final class CitiesDemo {
 
         long[] ids = cities.stream().mapToLong(c -> c.rowId).toArray();
         double[] coords = coordinates(cities);
+        Map<String, long[]> inMemory;
         try (IndexDetails index = new IndexDetails(2, 64, new String[] {"lon", "lat"},
                 PersistenceMode.IN_MEMORY, null)) {
             long t2 = System.nanoTime();
@@ -300,14 +442,7 @@ public final class CitiesDemo {
 
             System.out.println();
             System.out.println("Box queries (lon x lat, degrees):");
-            Area[] areas = {
-                new Area("San Francisco Bay Area", -123.0, -121.5, 37.0, 38.5),
-                new Area("Europe", -25, 45, 34, 72),
-                new Area("Greater Tokyo", 139.0, 140.5, 35.0, 36.5),
-                new Area("Iceland", -25, -13, 63, 67),
-                new Area("Southern hemisphere", -180, 180, -90, 0),
-            };
-            for (Area a : areas) {
+            for (Area a : AREAS) {
                 long qt = System.nanoTime();
                 long count = index.count(SearchType.WITHIN, a.min, a.max);
                 long[] hits = index.search(SearchType.WITHIN, a.min, a.max);
@@ -322,7 +457,7 @@ public final class CitiesDemo {
             }
 
             // Europe again, read through a cursor in pages of 10,000 row ids.
-            Area europe = areas[1];
+            Area europe = AREAS[1];
             long paged = 0;
             int pages = 0;
             try (SearchCursor cursor = index.cursor(SearchType.WITHIN, europe.min, europe.max)) {
@@ -336,7 +471,7 @@ public final class CitiesDemo {
             System.out.printf(Locale.ROOT, "  Europe through a cursor: %,d row ids in %d pages"
                     + " of <= 10,000%n", paged, pages);
 
-            double[] paris = {2.3522, 48.8566};
+            double[] paris = PARIS;
             System.out.println();
             System.out.println("The 5 cities nearest to Paris (lon 2.3522, lat 48.8566),"
                     + " planar distance in degrees:");
@@ -369,20 +504,25 @@ public final class CitiesDemo {
             check(index.count(SearchType.WITHIN, around, aroundMax) == before, "count restored");
             System.out.printf(Locale.ROOT, "Re-insert it: nearest is %s again; %,d cities"
                     + " indexed%n", cities.get((int) back[0]), index.size());
+            inMemory = namedAnswers(index);
         }
+        runDurable(ids, coords, dataDir, inMemory);
         System.out.println();
-        System.out.println("All answers verified against brute force.");
+        System.out.println("All answers verified against brute force; the durable index answered"
+                + " the same after reopen.");
         System.out.printf(Locale.ROOT, "Total %.0f ms%n", (System.nanoTime() - t0) / 1e6);
     }
 
     /**
      * Entry point of {@code ./gradlew demo}.
      *
-     * @param args the path of {@code cities1000.csv.gz}; defaults to {@code
-     *     data/cities1000.csv.gz}
-     * @throws IOException if the file cannot be read
+     * @param args the path of {@code cities1000.csv.gz} (default {@code
+     *     data/cities1000.csv.gz}), then the data directory of the durable index (default {@code
+     *     build/demo-data}; wiped first)
+     * @throws IOException if the file cannot be read or the data directory cannot be wiped
      */
     public static void main(String[] args) throws IOException {
-        run(Paths.get(args.length > 0 ? args[0] : "data/cities1000.csv.gz"));
+        run(Paths.get(args.length > 0 ? args[0] : "data/cities1000.csv.gz"),
+                Paths.get(args.length > 1 ? args[1] : "build/demo-data"));
     }
 }

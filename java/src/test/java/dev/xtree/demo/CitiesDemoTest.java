@@ -1,6 +1,7 @@
 package dev.xtree.demo;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -8,17 +9,22 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.BeforeClass;
+import org.junit.Rule;
 import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
 
 /** Data loading of {@link CitiesDemo} on the real file, its CSV reader, and one full run. */
 public class CitiesDemoTest {
     private static Path file;
     private static List<CitiesDemo.City> cities;
+
+    @Rule public TemporaryFolder tmp = new TemporaryFolder();
 
     @BeforeClass
     public static void load() throws IOException {
@@ -76,17 +82,38 @@ public class CitiesDemoTest {
 
     @Test
     public void demoRunsAndVerifiesItself() throws IOException {
+        // A data directory of an earlier run (here: of a first run) is wiped, not reused.
+        Path dataDir = tmp.getRoot().toPath().resolve("demo-data");
+        for (int run = 0; run < 2; run++) {
+            String text = runDemo(dataDir);
+            assertTrue(text, text.contains("Indexed 144,563 (lon, lat) points"));
+            assertTrue(text, text.contains("deg  Paris, Ile-de-France (FR)  (row 51653,"));
+            assertTrue(text, text.contains("insertBatch + commit of 144,563 points"));
+            assertTrue(text, text.contains("reopen (recovery): "));
+            assertTrue(text, text.contains("; 144,563 cities"));
+            assertTrue(text, text.contains("12 named queries answered after reopen"));
+            assertTrue(text, text.contains("verified against brute force"));
+        }
+    }
+
+    @Test
+    public void demoRefusesToWipeAForeignDirectory() throws IOException {
+        Path dataDir = tmp.newFolder("not-xtree").toPath();
+        Path precious = Files.write(dataDir.resolve("precious.txt"), new byte[] {1});
+        IOException e = assertThrows(IOException.class, () -> runDemo(dataDir));
+        assertTrue(e.getMessage(), e.getMessage().contains("refusing"));
+        assertTrue(Files.exists(precious));
+    }
+
+    private static String runDemo(Path dataDir) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream old = System.out;
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         try {
-            CitiesDemo.run(file);
+            CitiesDemo.run(file, dataDir);
         } finally {
             System.setOut(old);
         }
-        String text = out.toString(StandardCharsets.UTF_8);
-        assertTrue(text, text.contains("Indexed 144,563 (lon, lat) points"));
-        assertTrue(text, text.contains("deg  Paris, Ile-de-France (FR)  (row 51653,"));
-        assertTrue(text, text.contains("verified against brute force"));
+        return out.toString(StandardCharsets.UTF_8);
     }
 }
