@@ -513,8 +513,9 @@ public final class IndexDetails implements AutoCloseable {
     /**
      * Opens a paged cursor over the answer of a window query, evaluated on a snapshot of the
      * index taken now (for a durable index, of its last commit): writes made after this call
-     * returns do not change what the cursor delivers. The cursor owns its own native snapshot, so it stays readable after this index
-     * is closed; close each cursor itself (try-with-resources).
+     * returns do not change what the cursor delivers. The cursor owns its own native snapshot,
+     * so it stays readable after this index (or the runtime of a durable one) is closed; close
+     * each cursor itself (try-with-resources).
      *
      * @param type the predicate between record and query box
      * @param min the query's lower bounds, {@link #dimension()} values, may be -infinity

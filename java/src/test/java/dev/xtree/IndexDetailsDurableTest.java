@@ -282,6 +282,43 @@ public class IndexDetailsDurableTest {
 
     // ---- visibility --------------------------------------------------------------------------
 
+    /** The durable quick start of README.md, with the answers its comments promise. */
+    @Test
+    public void readmeDurableQuickStart() throws IOException {
+        String geoDir = newDir();
+        try (IndexDetails index = new IndexDetails(
+                2, 64, new String[] {"lon", "lat"}, PersistenceMode.DURABLE, geoDir,
+                new IndexDetails.Options().durability(Durability.STRICT))) {
+            index.insert(1L, new double[] {2.3488, 48.8534});
+            index.insertBatch(new long[] {3L, 4L},
+                    new double[] {-0.1276, 51.5072, 13.405, 52.52});
+            assertEquals(0, index.size());
+            assertTrue(index.commit() > 0);
+            assertEquals(3, index.size());
+            index.insert(5L, new double[] {0, 0});
+        }
+        try (IndexDetails index = new IndexDetails(
+                2, 64, new String[] {"lon", "lat"}, PersistenceMode.DURABLE, geoDir)) {
+            assertArrayEquals(new long[] {1, 3, 4}, IndexDetailsTest.sorted(index.search(
+                    SearchType.WITHIN, new double[] {-5, 45}, new double[] {15, 55})));
+            assertEquals(3, index.size());
+        }
+        String fieldsDir = newDir();
+        try (DurableRuntime runtime = DurableRuntime.open(fieldsDir, Durability.BALANCED);
+                IndexDetails geo = runtime.field("geo", 2, 64, new String[] {"lon", "lat"});
+                IndexDetails time = runtime.field("time", 1, 64, new String[] {"t"})) {
+            geo.insert(7L, new double[] {2.35, 48.86});
+            time.insert(7L, new double[] {1.7e9}, new double[] {1.7e9 + 3600});
+            runtime.commit();
+        }
+        try (DurableRuntime runtime = DurableRuntime.open(fieldsDir);
+                IndexDetails geo = runtime.field("geo", 2, 64, new String[] {"lon", "lat"});
+                IndexDetails time = runtime.field("time", 1, 64, new String[] {"t"})) {
+            assertEquals(1, geo.size());
+            assertEquals(1, time.size());
+        }
+    }
+
     @Test
     public void writesBecomeVisibleAtCommitAndCursorsReadTheLastCommit() throws IOException {
         try (IndexDetails index = open2d(newDir())) {
