@@ -20,6 +20,7 @@ pub mod geometry;
 pub mod index;
 pub mod jni;
 pub mod store;
+pub mod tools;
 pub mod xtree;
 
 pub use engine::{Durability, Field, Runtime, RuntimeOptions, RuntimeSnapshot};

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! header (64 bytes): magic "XTREECKP" | format version u32 | field count u32 | epoch u64
-//!                    | reserved (40 bytes, zero) | crc32c of bytes 0..60 u32
+//!                    | reserved (36 bytes, zero) | crc32c of bytes 0..60 u32
 //! per field, in field-id order:
 //!   field header:    meta_len u32 | records u64 | pages u64 | FieldMeta JSON [meta_len]
 //!                    | crc32c of the field header before it u32

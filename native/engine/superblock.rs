@@ -6,7 +6,7 @@
 //! ```text
 //! slot (512 bytes, slot k at offset k * 512):
 //!   magic "XTREESB1" | format version u32 | reserved u32 | generation u64
-//!   | manifest generation u64 | manifest crc32c u32 | reserved (476 bytes, zero)
+//!   | manifest generation u64 | manifest crc32c u32 | reserved (472 bytes, zero)
 //!   | crc32c of bytes 0..508 u32
 //! ```
 //!
