@@ -146,7 +146,7 @@ fn run(kills: u64, seed: u64) -> Tally {
         lost_acknowledged: 0,
         max_txns: 0,
     };
-    let mut recovered = 0;
+    let mut recovered: u64 = 0;
     let started = Instant::now();
     for k in 0..kills {
         let durability = [
