@@ -535,6 +535,37 @@ fn apply_op(fields: &mut Vec<(FieldMeta, Index)>, op: Op) -> Result<()> {
     Ok(())
 }
 
+/// Takes the advisory lock of data directory `dir` (file [`LOCK_FILE`]): exclusive for a
+/// writer, shared for read-only tools. The lock lasts as long as the returned file is open.
+///
+/// # Errors
+/// `Io` naming the directory when another opener holds a conflicting lock.
+pub fn lock_dir(dir: &Path, shared: bool) -> Result<std::fs::File> {
+    let lock_path = dir.join(LOCK_FILE);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| super::backend::io_error("open", &lock_path.display().to_string(), e))?;
+    let locked = if shared {
+        lock.try_lock_shared()
+    } else {
+        lock.try_lock()
+    };
+    if let Err(e) = locked {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "data directory {} is locked by another opener (a runtime in this or another \
+                 process): {e}",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(lock)
+}
+
 impl Runtime {
     /// Opens (creating if needed) the data directory `dir` and recovers its last committed
     /// state: superblock → manifest → checkpoint → log replay. The directory is locked until
@@ -546,28 +577,7 @@ impl Runtime {
     pub fn open(dir: impl AsRef<Path>, opts: RuntimeOptions) -> Result<Runtime> {
         let dir = dir.as_ref();
         let backend = StdBackend::new(dir)?;
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| super::backend::io_error("open", &lock_path.display().to_string(), e))?;
-        let locked = if opts.read_only {
-            lock.try_lock_shared()
-        } else {
-            lock.try_lock()
-        };
-        if let Err(e) = locked {
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "data directory {} is locked by another opener (a runtime in this or another \
-                     process): {e}",
-                    dir.display()
-                ),
-            ));
-        }
+        let lock = lock_dir(dir, opts.read_only)?;
         Self::open_inner(Arc::new(backend), opts, Some(lock), Some(dir.to_path_buf()))
     }
 

@@ -86,6 +86,13 @@ pub struct Report {
 /// Only when the directory cannot be read at all (missing, locked by a writer); every form of
 /// damage is a problem in the report.
 pub fn fsck(dir: &Path) -> Result<Report> {
+    if !dir.is_dir() {
+        return Err(crate::Error::new(
+            crate::ErrorKind::Io,
+            format!("{} is not a directory", dir.display()),
+        ));
+    }
+    let _lock = crate::engine::runtime::lock_dir(dir, true)?;
     let backend = StdBackend::new(dir)?;
     let mut problems = Vec::new();
     let mut notes = Vec::new();
