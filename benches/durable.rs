@@ -1,0 +1,330 @@
+//! The durable runtime against the in-memory index and SQLite's R*Tree (rusqlite, bundled
+//! SQLite), peers in the same run. A plain timing harness (no criterion: each case is one long
+//! ingest or a latency distribution); medians and ratios are printed as a table.
+//!
+//! - Ingest of N clustered 2-D points (W2's GeoNames clusters, σ = 0.05°), precision 64, in
+//!   batches of 10,000 with a commit after each: in-memory `Index::insert_points` per batch;
+//!   DURABLE/BALANCED `Field::insert_points` + `Runtime::commit`; SQLite R*Tree in WAL mode
+//!   with `synchronous=FULL`, one transaction per batch.
+//! - Window queries (0.01 % and 1 % of the data extent, W2) on all three, hits checked equal.
+//! - Close (with its checkpoint) and reopen time of the durable index; reopen with a log to
+//!   replay.
+//! - Commit latency p50/p99 of single-record commits per policy; commits/s with 1 and 8
+//!   committing threads under BALANCED.
+//! - File descriptors: while the index grows, and with 1,000 fields open in one runtime.
+//!
+//! Run: `cargo bench --bench durable` (N = 1,000,000); `XTREE_BENCH_N=10000000 cargo bench
+//! --bench durable` for the 10M figures of `docs/benchmarks.md`. Data goes to a temporary
+//! directory under `target/`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{geonames_clustered, SplitMix64};
+use rusqlite::{params, Connection};
+use xtree::{Durability, Index, IndexOptions, Runtime, RuntimeOptions, SearchType};
+
+const BATCH: usize = 10_000;
+
+fn fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
+}
+
+fn opts2() -> IndexOptions {
+    IndexOptions::new(2, 64, vec!["lon".into(), "lat".into()])
+}
+
+fn bench_dir(name: &str) -> std::path::PathBuf {
+    let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/bench-data")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn windows(rng: &mut SplitMix64, fraction: f64, count: usize) -> Vec<([f64; 2], [f64; 2])> {
+    // Centres on the data's populated band; side = sqrt(fraction) of the lon/lat extent.
+    let (w, h) = (360.0 * fraction.sqrt(), 180.0 * fraction.sqrt());
+    (0..count)
+        .map(|_| {
+            let x = rng.next_f64() * (360.0 - w) - 180.0;
+            let y = rng.next_f64() * (120.0 - h) - 60.0;
+            ([x, y], [x + w, y + h])
+        })
+        .collect()
+}
+
+fn main() {
+    let n: usize = std::env::var("XTREE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let points = geonames_clustered(99, n).expect("data/cities1000.csv.gz");
+    let rows: Vec<u64> = (0..n as u64).collect();
+    let coords: Vec<f64> = points.iter().flat_map(|p| [p[0], p[1]]).collect();
+    println!("durable bench: N = {n} clustered 2-D points, batches of {BATCH} with a commit each");
+    println!(
+        "load average at start: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+
+    // ---- ingest -----------------------------------------------------------------------
+    let t = Instant::now();
+    let mem = Index::with_options(opts2()).unwrap();
+    for (r, c) in rows.chunks(BATCH).zip(coords.chunks(BATCH * 2)) {
+        mem.insert_points(r, c).unwrap();
+    }
+    let mem_ingest = t.elapsed();
+
+    let dir = bench_dir("durable");
+    let fd0 = fds();
+    let mut fd_max = fd0;
+    let t = Instant::now();
+    let rt = Runtime::open(&dir, RuntimeOptions::default()).unwrap();
+    let field = rt.field("geo", opts2()).unwrap();
+    for (r, c) in rows.chunks(BATCH).zip(coords.chunks(BATCH * 2)) {
+        field.insert_points(r, c).unwrap();
+        rt.commit().unwrap();
+        fd_max = fd_max.max(fds());
+    }
+    let dur_ingest = t.elapsed();
+    let stats = rt.stats();
+
+    let sqlite_path = bench_dir("sqlite").join("rtree.db");
+    let t = Instant::now();
+    let db = Connection::open(&sqlite_path).unwrap();
+    db.pragma_update(None, "journal_mode", "WAL").unwrap();
+    db.pragma_update(None, "synchronous", "FULL").unwrap();
+    db.execute_batch("CREATE VIRTUAL TABLE pts USING rtree(id, minx, maxx, miny, maxy);")
+        .unwrap();
+    for chunk in rows.chunks(BATCH) {
+        let tx = db.unchecked_transaction().unwrap();
+        {
+            let mut st = tx
+                .prepare_cached("INSERT INTO pts VALUES (?1, ?2, ?3, ?4, ?5)")
+                .unwrap();
+            for &r in chunk {
+                let p = points[r as usize];
+                st.execute(params![r as i64, p[0], p[0], p[1], p[1]])
+                    .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let sql_ingest = t.elapsed();
+
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!("\n== ingest, commit every {BATCH} ==");
+    println!(
+        "{:<34} {:>10} {:>16} {:>10}",
+        "", "time", "points/s", "vs memory"
+    );
+    for (name, d) in [
+        ("xtree in-memory", mem_ingest),
+        ("xtree DURABLE/BALANCED", dur_ingest),
+        ("SQLite R*Tree (WAL, sync FULL)", sql_ingest),
+    ] {
+        println!(
+            "{name:<34} {:>9.2}s {:>16.0} {:>9.2}x",
+            d.as_secs_f64(),
+            rate(d),
+            rate(d) / rate(mem_ingest)
+        );
+    }
+    println!(
+        "durable: epoch {}, log {} bytes, checkpoint at epoch {}; open fds {} before, at most {} during",
+        stats.epoch, stats.wal_bytes, stats.checkpoint_epoch, fd0, fd_max
+    );
+
+    // ---- window queries ----------------------------------------------------------------
+    println!("\n== window queries (median of 5 rounds) ==");
+    println!(
+        "{:<10} {:>8} {:>14} {:>14} {:>14} {:>10} {:>10}",
+        "window", "queries", "memory q/s", "durable q/s", "sqlite q/s", "dur/mem", "mem/sqlite"
+    );
+    let mut rng = SplitMix64::new(7);
+    for (label, fraction, count) in [("0.01%", 0.0001, 10_000usize), ("1%", 0.01, 500)] {
+        let ws = windows(&mut rng, fraction, count);
+        let mut st = db
+            .prepare(
+                "SELECT id FROM pts WHERE maxx >= ?1 AND minx <= ?2 AND maxy >= ?3 AND miny <= ?4",
+            )
+            .unwrap();
+        let mut hits = [0u64; 3];
+        let mut times: [Vec<f64>; 3] = Default::default();
+        for _round in 0..5 {
+            let t = Instant::now();
+            hits[0] = ws
+                .iter()
+                .map(|(a, b)| mem.search(SearchType::Intersects, a, b).unwrap().len() as u64)
+                .sum();
+            times[0].push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            hits[1] = ws
+                .iter()
+                .map(|(a, b)| field.search(SearchType::Intersects, a, b).unwrap().len() as u64)
+                .sum();
+            times[1].push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            hits[2] = ws
+                .iter()
+                .map(|(a, b)| {
+                    st.query_map(params![a[0], b[0], a[1], b[1]], |r| r.get::<_, i64>(0))
+                        .unwrap()
+                        .count() as u64
+                })
+                .sum();
+            times[2].push(t.elapsed().as_secs_f64());
+        }
+        assert_eq!(hits[0], hits[1], "{label}: durable hits");
+        assert_eq!(hits[0], hits[2], "{label}: sqlite hits");
+        let q: Vec<f64> = times
+            .iter_mut()
+            .map(|t| count as f64 / pct(t, 0.5))
+            .collect();
+        println!(
+            "{label:<10} {count:>8} {:>14.0} {:>14.0} {:>14.0} {:>9.2}x {:>9.2}x   ({} hits)",
+            q[0],
+            q[1],
+            q[2],
+            q[1] / q[0],
+            q[0] / q[2],
+            hits[0]
+        );
+    }
+    drop(db);
+
+    // ---- close and reopen ----------------------------------------------------------------
+    let t = Instant::now();
+    rt.close().unwrap();
+    let close = t.elapsed();
+    drop(rt);
+    let t = Instant::now();
+    let rt = Runtime::open(&dir, RuntimeOptions::default()).unwrap();
+    let reopen = t.elapsed();
+    assert_eq!(rt.get("geo").unwrap().unwrap().len().unwrap(), n as u64);
+    // A log to replay: 100 more commits of 1,000 points, closed without a checkpoint.
+    rt.close().unwrap();
+    drop(rt);
+    let o = RuntimeOptions {
+        checkpoint_on_close: false,
+        ..RuntimeOptions::default()
+    };
+    let rt = Runtime::open(&dir, o.clone()).unwrap();
+    let f = rt.get("geo").unwrap().unwrap();
+    for i in 0..100u64 {
+        let r: Vec<u64> = (0..1000).map(|j| n as u64 + i * 1000 + j).collect();
+        let c: Vec<f64> = (0..2000).map(|j| (j % 170) as f64 - 85.0).collect();
+        f.insert_points(&r, &c).unwrap();
+        rt.commit().unwrap();
+    }
+    rt.close().unwrap();
+    drop(rt);
+    let t = Instant::now();
+    let rt = Runtime::open(&dir, o).unwrap();
+    let replay = t.elapsed();
+    assert_eq!(
+        rt.get("geo").unwrap().unwrap().len().unwrap(),
+        n as u64 + 100_000
+    );
+    drop(rt);
+    println!("\n== close / reopen ==");
+    println!(
+        "close (final checkpoint of {n} points): {:.3} s",
+        close.as_secs_f64()
+    );
+    println!("reopen from the checkpoint: {:.3} s", reopen.as_secs_f64());
+    println!(
+        "reopen replaying 100 logged commits (100,000 points): {:.3} s",
+        replay.as_secs_f64()
+    );
+
+    // ---- commit latency -------------------------------------------------------------------
+    println!("\n== single-record commits ==");
+    for durability in [
+        Durability::Strict,
+        Durability::Balanced,
+        Durability::Eventual,
+    ] {
+        let d = bench_dir("latency");
+        let rt = Runtime::open(
+            &d,
+            RuntimeOptions {
+                durability,
+                ..RuntimeOptions::default()
+            },
+        )
+        .unwrap();
+        let f = rt.field("c", opts2()).unwrap();
+        let mut lat = Vec::new();
+        for i in 0..1000u64 {
+            let t = Instant::now();
+            f.insert_point(i, &[i as f64, 0.0]).unwrap();
+            rt.commit().unwrap();
+            lat.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        let p50 = pct(&mut lat, 0.5);
+        let p99 = pct(&mut lat, 0.99);
+        println!("{durability:?}: p50 {p50:.0} µs, p99 {p99:.0} µs");
+    }
+    for threads in [1usize, 8] {
+        let d = bench_dir("group");
+        let rt = Arc::new(Runtime::open(&d, RuntimeOptions::default()).unwrap());
+        let f = rt.field("c", opts2()).unwrap();
+        let t = Instant::now();
+        let per = 2000 / threads as u64;
+        let hs: Vec<_> = (0..threads as u64)
+            .map(|k| {
+                let (rt, f) = (rt.clone(), f.clone());
+                std::thread::spawn(move || {
+                    for i in 0..per {
+                        let row = k * 1_000_000 + i;
+                        f.insert_point(row, &[row as f64, 1.0]).unwrap();
+                        rt.commit().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        let el = t.elapsed().as_secs_f64();
+        println!(
+            "BALANCED, {threads} committing thread(s): {:.0} commits/s",
+            (per * threads as u64) as f64 / el
+        );
+    }
+
+    // ---- descriptors with many fields ---------------------------------------------------------
+    let d = bench_dir("fields");
+    let before = fds();
+    let rt = Runtime::open(&d, RuntimeOptions::default()).unwrap();
+    for i in 0..1000 {
+        let f = rt.field(&format!("f{i}"), opts2()).unwrap();
+        f.insert_point(1, &[1.0, 2.0]).unwrap();
+    }
+    rt.commit().unwrap();
+    println!(
+        "\n1,000 fields open in one runtime: {} file descriptors (process total {}, before {})",
+        fds() - before,
+        fds(),
+        before
+    );
+    println!(
+        "load average at end: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+}
