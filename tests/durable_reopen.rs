@@ -230,3 +230,70 @@ fn concurrent_committers_all_survive() {
     let f = rt.get("c").unwrap().unwrap();
     assert_eq!(f.len().unwrap(), 400);
 }
+
+/// Regression: a rejected box batch used to be written row by row and withdrawn, so a commit
+/// from another thread could catch part of it. `Field::insert_boxes` is all or nothing.
+#[test]
+fn box_batches_are_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::open(dir.path(), RuntimeOptions::default()).unwrap();
+    let f = rt
+        .field("b", IndexOptions::new(2, 64, vec!["x".into(), "y".into()]))
+        .unwrap();
+    let e = f
+        .insert_boxes(&[1, 2], &[0.0, 0.0, 5.0, 5.0], &[1.0, 1.0, 4.0, 6.0])
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.message().contains("batch row 1"), "{e}");
+    rt.commit().unwrap();
+    assert_eq!(f.len().unwrap(), 0);
+    f.insert_boxes(&[1, 2], &[0.0, 0.0, 5.0, 5.0], &[1.0, 1.0, 6.0, 6.0])
+        .unwrap();
+    rt.commit().unwrap();
+    rt.close().unwrap();
+    let rt = Runtime::open(dir.path(), RuntimeOptions::default()).unwrap();
+    let f = rt.get("b").unwrap().unwrap();
+    assert_eq!(
+        f.search(SearchType::Contains, &[5.5, 5.5], &[5.5, 5.5])
+            .unwrap(),
+        vec![2]
+    );
+}
+
+/// Commits racing `close` either fail with `Closed` or are in the reopened state. (Close now
+/// refuses writes before its final sync; before, an EVENTUAL commit could slip in after it and
+/// stay unsynced. A process that survives cannot observe the missing sync, so this pins the
+/// refusal and the accounting, not the sync itself.)
+#[test]
+fn writes_after_close_begins_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Arc::new(Runtime::open(dir.path(), opts(Durability::Eventual, true)).unwrap());
+    let f = rt
+        .field("e", IndexOptions::new(1, 64, vec!["t".into()]))
+        .unwrap();
+    let writer = {
+        let (rt, f) = (rt.clone(), f.clone());
+        std::thread::spawn(move || {
+            let mut acked = 0u64;
+            for i in 0..100_000u64 {
+                if f.insert_point(i, &[i as f64]).is_err() {
+                    break;
+                }
+                match rt.commit() {
+                    Ok(_) => acked = i + 1,
+                    Err(e) => {
+                        assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+                        break;
+                    }
+                }
+            }
+            acked
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    rt.close().unwrap();
+    let acked = writer.join().unwrap();
+    drop(rt);
+    let rt = Runtime::open(dir.path(), RuntimeOptions::default()).unwrap();
+    assert_eq!(rt.get("e").unwrap().unwrap().len().unwrap(), acked);
+}

@@ -145,6 +145,9 @@ struct Inner {
     poison: Mutex<Option<String>>,
     poisoned: AtomicBool,
     closed: AtomicBool,
+    /// Set (under the writer lock) when close begins: writes and commits are refused from then
+    /// on, so none can slip between close's final sync and the end of the runtime.
+    closing: AtomicBool,
     bg: Mutex<Background>,
     bg_cv: Condvar,
 }
@@ -208,6 +211,12 @@ impl Inner {
 
     fn check_writable(&self) -> Result<()> {
         self.check_open()?;
+        if self.closing.load(Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "the durable runtime is closing",
+            ));
+        }
         if self.opts.read_only {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -363,12 +372,19 @@ impl Inner {
     }
 
     fn checkpoint(&self) -> Result<bool> {
+        self.checkpoint_inner(false)
+    }
+
+    /// A checkpoint; `closing` lets close's own final checkpoint run after writes are refused.
+    fn checkpoint_inner(&self, closing: bool) -> Result<bool> {
         let mut c = self.ckpt.lock();
         // 1. Under the writer lock: make the current log durable, start the next one, and take
         //    the snapshots of the last commit. Commits after this go to the new log.
         let (epoch, snaps, new_seq) = {
             let mut w = self.w.lock();
-            self.check_writable()?;
+            if !closing {
+                self.check_writable()?;
+            }
             if c.checkpoint.as_ref().map_or(0, |r| r.epoch) == w.epoch {
                 return Ok(false);
             }
@@ -778,6 +794,7 @@ impl Runtime {
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
             bg: Mutex::new(Background::default()),
             bg_cv: Condvar::new(),
             opts,
@@ -947,12 +964,16 @@ impl Runtime {
         if let Some(h) = thread.take() {
             let _ = h.join();
         }
+        let lsn = {
+            let w = self.inner.w.lock();
+            self.inner.closing.store(true, Ordering::Release);
+            w.lsn
+        };
         let mut result = Ok(());
         if !self.inner.opts.read_only && !self.inner.poisoned.load(Ordering::Acquire) {
-            let lsn = self.inner.w.lock().lsn;
             result = self.inner.wait_durable(lsn);
             if result.is_ok() && self.inner.opts.checkpoint_on_close {
-                result = self.inner.checkpoint().map(|_| ());
+                result = self.inner.checkpoint_inner(true).map(|_| ());
             }
         }
         self.inner.closed.store(true, Ordering::Release);
@@ -1054,6 +1075,20 @@ impl Field {
         self.write(|ix, log| {
             ix.insert_points(row_ids, coords)?;
             ops::put_points(log, id, d, row_ids, coords);
+            Ok(())
+        })
+    }
+
+    /// Inserts boxes, row-major mins and maxs, all or nothing; shapes and errors as
+    /// [`Index::insert_boxes`].
+    pub fn insert_boxes(&self, row_ids: &[u64], mins: &[f64], maxs: &[f64]) -> Result<()> {
+        let (id, d) = (self.f.id, self.dimension());
+        self.write(|ix, log| {
+            ix.insert_boxes(row_ids, mins, maxs)?;
+            for (i, &row) in row_ids.iter().enumerate() {
+                let r = i * d..(i + 1) * d;
+                ops::put_record(log, false, id, row, &mins[r.clone()], &maxs[r]);
+            }
             Ok(())
         })
     }

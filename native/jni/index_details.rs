@@ -13,8 +13,7 @@ use super::convert::{self, borrow_handle, into_handle, take_handle, to_jlong};
 use super::search_cursor::CursorCell;
 use super::wrapper::{call, BridgeResult};
 use crate::{
-    Cursor, Error, ErrorKind, Field, Index, IndexOptions, Result, Runtime, RuntimeOptions,
-    SearchType,
+    Cursor, Error, Field, Index, IndexOptions, Result, Runtime, RuntimeOptions, SearchType,
 };
 
 /// Name of the one field of a runtime opened by the single-index constructor
@@ -87,7 +86,7 @@ impl IndexHandle {
     fn insert_boxes(&self, row_ids: &[u64], mins: &[f64], maxs: &[f64]) -> Result<()> {
         match self {
             IndexHandle::Memory(ix) => ix.insert_boxes(row_ids, mins, maxs),
-            IndexHandle::Durable(d) => d.insert_boxes(row_ids, mins, maxs),
+            IndexHandle::Durable(d) => d.field.insert_boxes(row_ids, mins, maxs),
         }
     }
 
@@ -155,43 +154,6 @@ impl IndexHandle {
             IndexHandle::Durable(d) if d.owns_runtime => d.runtime.close(),
             _ => Ok(()),
         }
-    }
-}
-
-impl DurableField {
-    /// [`Field`] has no batch insert of boxes: the batch is written row by row into the pending
-    /// transaction and, if a row is rejected, the rows already written are deleted again, so a
-    /// rejected batch leaves nothing to commit (as `Index::insert_boxes` stores nothing).
-    fn insert_boxes(&self, row_ids: &[u64], mins: &[f64], maxs: &[f64]) -> Result<()> {
-        let d = self.field.dimension();
-        let want = row_ids.len().checked_mul(d);
-        for (name, got) in [("mins", mins.len()), ("maxs", maxs.len())] {
-            if want != Some(got) {
-                return Err(Error::invalid(format!(
-                    "{name} has {got} coordinates, expected {} ({} rows x dimension {d})",
-                    want.map_or_else(|| "more than fit in memory".to_string(), |w| w.to_string()),
-                    row_ids.len()
-                )));
-            }
-        }
-        let boxes = mins.chunks_exact(d).zip(maxs.chunks_exact(d));
-        for (i, (&row, (lo, hi))) in row_ids.iter().zip(boxes).enumerate() {
-            if let Err(e) = self.field.insert(row, lo, hi) {
-                for j in (0..i).rev() {
-                    let (lo, hi) = (&mins[j * d..(j + 1) * d], &maxs[j * d..(j + 1) * d]);
-                    // A failure here (a closed or poisoned runtime) also discards the pending
-                    // transaction; the first error says more.
-                    let _ = self.field.delete(row_ids[j], lo, hi);
-                }
-                return Err(match e.kind() {
-                    ErrorKind::InvalidArgument => {
-                        Error::invalid(format!("batch row {i}: {}", e.message()))
-                    }
-                    _ => e,
-                });
-            }
-        }
-        Ok(())
     }
 }
 

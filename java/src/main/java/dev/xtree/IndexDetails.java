@@ -393,9 +393,8 @@ public final class IndexDetails implements AutoCloseable {
     }
 
     /**
-     * Inserts many box records in one native call, all or nothing. (In a durable index the rows
-     * enter the pending transaction one by one and are withdrawn if one is rejected, so a
-     * {@link #commit()} made by another thread during the call may commit part of the batch.)
+     * Inserts many box records in one native call, all or nothing (in a durable index the whole
+     * batch enters the pending transaction at once).
      *
      * @param rowIds the row id of each box
      * @param mins row-major lower bounds, {@code rowIds.length * dimension()} values
