@@ -507,6 +507,7 @@ fn apply_op(fields: &mut Vec<(FieldMeta, Index)>, op: Op) -> Result<()> {
         }
     };
     let wrap = |e: Error| bad(e.message().to_string());
+    let delete = matches!(op, Op::Delete { .. });
     match op {
         Op::CreateField { field: id, meta } => {
             if id as usize != fields.len() {
@@ -519,25 +520,27 @@ fn apply_op(fields: &mut Vec<(FieldMeta, Index)>, op: Op) -> Result<()> {
             field: id,
             row,
             coords,
-        } => {
-            let i = field(fields, id)?;
-            let (ix, d) = (&fields[i].1, coords.len() / 2);
-            if d != ix.dimension() {
-                return Err(bad(format!("insert of {d} dimensions into field {id}")));
-            }
-            ix.insert(row, &coords[..d], &coords[d..]).map_err(wrap)?;
         }
-        Op::Delete {
+        | Op::Delete {
             field: id,
             row,
             coords,
         } => {
             let i = field(fields, id)?;
-            let (ix, d) = (&fields[i].1, coords.len() / 2);
+            let ix = &fields[i].1;
+            let d = coords.len() / 2;
             if d != ix.dimension() {
-                return Err(bad(format!("delete of {d} dimensions from field {id}")));
+                return Err(bad(format!("a {d}-dimensional record for field {id}")));
             }
-            ix.delete(row, &coords[..d], &coords[d..]).map_err(wrap)?;
+            let (min, max) = (&coords[..d], &coords[d..]);
+            if delete {
+                // Only deletes that found their record are logged: replay must find it too.
+                if !ix.delete(row, min, max).map_err(wrap)? {
+                    return Err(bad(format!("delete of row {row} that field {id} lacks")));
+                }
+            } else {
+                ix.insert(row, min, max).map_err(wrap)?;
+            }
         }
         Op::InsertPoints {
             field: id,
