@@ -1,5 +1,5 @@
 //! Operator tools on a data directory, as library code (the `xtree` binary is a thin main):
-//! [`fsck`] verifies, [`dump`] and [`stats`] describe.
+//! [`fsck`] verifies a directory; its [`Report`] is also what `xtree dump` and `xtree stats` print.
 
 use std::path::Path;
 
