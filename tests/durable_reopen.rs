@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use durable_common::*;
+use xtree::engine::backend::Backend;
 use xtree::{Durability, ErrorKind, IndexOptions, Runtime, RuntimeOptions, SearchType};
 
 fn opts(durability: Durability, checkpoint_on_close: bool) -> RuntimeOptions {
@@ -296,4 +297,52 @@ fn writes_after_close_begins_are_refused() {
     drop(rt);
     let rt = Runtime::open(dir.path(), RuntimeOptions::default()).unwrap();
     assert_eq!(rt.get("e").unwrap().unwrap().len().unwrap(), acked);
+}
+
+/// A checkpoint on a real directory is mapped and its pages used in place; the in-memory fault
+/// backend cannot map, and the same reader copies instead. Both give the same index.
+#[test]
+fn checkpoints_are_mapped_in_place() {
+    use xtree::engine::backend::StdBackend;
+    use xtree::engine::checkpoint;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::open(dir.path(), RuntimeOptions::default()).unwrap();
+    let f = rt
+        .field("m", IndexOptions::new(2, 32, vec!["x".into(), "y".into()]))
+        .unwrap();
+    let rows: Vec<u64> = (0..5000).collect();
+    let coords: Vec<f64> = (0..10_000).map(|i| (i * 37 % 1000) as f64 / 3.0).collect();
+    f.insert_points(&rows, &coords).unwrap();
+    rt.commit().unwrap();
+    rt.close().unwrap();
+    let b = StdBackend::new(dir.path()).unwrap();
+    let name = b
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|n| n.starts_with("ckpt-"))
+        .unwrap();
+    let loaded = checkpoint::read(&b, &name).unwrap();
+    assert!(loaded.mapped);
+    let ix = &loaded.fields[0].index;
+    assert_eq!(ix.len(), 5000);
+    assert_eq!(ix.check().unwrap().records, 5000);
+    let q = ix
+        .search(SearchType::Intersects, &[0.0, 0.0], &[100.0, 100.0])
+        .unwrap();
+    let fault = xtree::engine::backend::FaultBackend::new();
+    let file = fault.open(&name, true).unwrap();
+    file.write_at(0, &std::fs::read(dir.path().join(&name)).unwrap())
+        .unwrap();
+    let copied = checkpoint::read(&fault, &name).unwrap();
+    assert!(!copied.mapped);
+    let mut a = q;
+    let mut c = copied.fields[0]
+        .index
+        .search(SearchType::Intersects, &[0.0, 0.0], &[100.0, 100.0])
+        .unwrap();
+    a.sort_unstable();
+    c.sort_unstable();
+    assert_eq!(a, c);
+    assert!(!a.is_empty());
 }

@@ -10,6 +10,10 @@
 //!   of dropped, the way a power cut leaves a disk.
 //!
 //! Paths are relative names inside one data directory; the engine never walks directories.
+//!
+//! Checkpoints are mapped read-only ([`BackendFile::map`]) so their pages are used in place.
+//! Modifying a data directory's files from outside while a runtime has it open is unsupported:
+//! a mapped checkpoint truncated behind the directory lock would fault the process.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -33,6 +37,11 @@ pub trait BackendFile: Send + Sync {
     fn size(&self) -> Result<u64>;
     /// Truncates or extends (with zeros) to `len` bytes.
     fn set_len(&self, len: u64) -> Result<()>;
+    /// The whole file mapped read-only, where the backend can map (None: read it instead).
+    /// Only for files that are never written again (checkpoints).
+    fn map(&self) -> Result<Option<memmap2::Mmap>> {
+        Ok(None)
+    }
 }
 
 /// A directory of files.
@@ -129,6 +138,18 @@ impl BackendFile for StdFile {
         self.file
             .set_len(len)
             .map_err(|e| io_error("truncate", &self.name, e))
+    }
+    #[allow(unsafe_code)]
+    fn map(&self) -> Result<Option<memmap2::Mmap>> {
+        // SAFETY: the mapping is of a checkpoint file, which is written whole under a temporary
+        // name, renamed, and never opened for writing again; the data directory is locked by its
+        // opener, so no process of ours changes it while mapped. A checkpoint deleted by a later
+        // one stays mapped until unmapped (POSIX unlink semantics). What remains is the hazard
+        // every mmap user has: another program truncating or rewriting the file behind the
+        // lock, which DESIGN.md §5 and the module documentation name as unsupported.
+        let map = unsafe { memmap2::Mmap::map(&self.file) }
+            .map_err(|e| io_error("mmap", &self.name, e))?;
+        Ok(Some(map))
     }
 }
 

@@ -6,15 +6,16 @@
 //!                    | reserved (36 bytes, zero) | crc32c of bytes 0..60 u32
 //! per field, in field-id order:
 //!   field header:    meta_len u32 | records u64 | pages u64 | FieldMeta JSON [meta_len]
-//!                    | crc32c of the field header before it u32
+//!                    | crc32c of the field header before it u32 | zero padding to 8 bytes
 //!   per page:        words u32 | crc32c of the page bytes u32 | page [words * 8 bytes]
 //! trailer (16 bytes): magic "XTCKPEND" | total pages u32 | crc32c of bytes 0..12 of the trailer
 //! ```
 //!
 //! Pages are the node pages of [`crate::xtree::node`] exactly as the in-memory store holds
 //! them, in breadth-first order with child ids rewritten to page numbers (page 0 of a field is
-//! its root), so loading is a copy, not a rebuild. Every length read back is bounded by the
-//! file size and the field's maximum page size before it is used.
+//! its root). Every part is a whole number of 8-byte words, so the file is mapped and its pages
+//! are used in place: loading is a verification, not a copy or a rebuild. Every length read
+//! back is bounded by the file size and the field's maximum page size before it is used.
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ use super::backend::{Backend, BackendFile};
 use super::ops::FieldMeta;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{Index, IndexSnapshot};
+use crate::store::memory::{LoadedPage, PageBacking};
 use crate::xtree::params::MAX_SUPERNODE_BLOCKS;
 
 /// Magic bytes at the start of a checkpoint.
@@ -116,6 +118,8 @@ pub fn write(
         fh.extend_from_slice(&json);
         let crc = crc32c::crc32c(&fh);
         fh.extend_from_slice(&crc.to_le_bytes());
+        // Zero padding to 8 bytes: pages start 8-byte aligned, so they are used in place.
+        fh.resize(fh.len().next_multiple_of(8), 0);
         out.put(&fh)?;
         let written = snap.export_pages(|words| {
             let bytes: &[u8] = bytemuck::cast_slice(words);
@@ -143,35 +147,54 @@ pub fn write(
     Ok((name, size))
 }
 
-/// Buffered sequential reader over a backend file.
-struct In<'a> {
-    name: &'a str,
-    file: Arc<dyn BackendFile>,
-    len: u64,
-    buf: Vec<u8>,
-    at: usize,
-    /// File offset of `buf[0]`.
-    base: u64,
+/// The whole checkpoint as 8-byte aligned words: the file mapped, or read when the backend
+/// cannot map.
+enum Backing {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u64>),
 }
 
-impl In<'_> {
-    fn pos(&self) -> u64 {
-        self.base + self.at as u64
+impl PageBacking for Backing {
+    fn words(&self) -> &[u64] {
+        match self {
+            // Checked aligned and a multiple of 8 bytes long when the mapping was made.
+            Backing::Mapped(m) => bytemuck::cast_slice(&m[..]),
+            Backing::Read(v) => v,
+        }
     }
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
-        if (n as u64) > self.len - self.pos() {
-            return Err(corrupt(self.name, format!("truncated at {}", self.pos())));
+}
+
+fn load(file: &dyn BackendFile, name: &str, len: u64) -> Result<Backing> {
+    if !len.is_multiple_of(8) {
+        return Err(corrupt(
+            name,
+            format!("{len} bytes is not a whole number of words"),
+        ));
+    }
+    if let Some(m) = file.map()? {
+        if m.len() as u64 == len && bytemuck::try_cast_slice::<u8, u64>(&m[..]).is_ok() {
+            return Ok(Backing::Mapped(m));
         }
-        if self.at + n > self.buf.len() {
-            let start = self.pos();
-            let want = (n.max(CHUNK) as u64).min(self.len - start) as usize;
-            self.buf.resize(want, 0);
-            self.file.read_at(start, &mut self.buf)?;
-            self.base = start;
-            self.at = 0;
+    }
+    let mut v = vec![0u64; (len / 8) as usize];
+    file.read_at(0, bytemuck::cast_slice_mut(&mut v))?;
+    Ok(Backing::Read(v))
+}
+
+/// Sequential reader over the checkpoint's bytes.
+struct In<'a> {
+    name: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> In<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if n > self.bytes.len() - self.pos {
+            return Err(corrupt(self.name, format!("truncated at {}", self.pos)));
         }
-        let s = &self.buf[self.at..self.at + n];
-        self.at += n;
+        let s = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
         Ok(s)
     }
     fn u32(&mut self) -> Result<u32> {
@@ -197,24 +220,27 @@ pub struct Loaded {
     pub fields: Vec<LoadedField>,
     /// Pages read.
     pub pages: u64,
+    /// Whether the pages are used in place from a mapping of the file.
+    pub mapped: bool,
 }
 
-/// Reads and verifies checkpoint `name` (every CRC, every length) and builds its indexes.
+/// Reads and verifies checkpoint `name` (every CRC, every length) and builds its indexes. The
+/// pages are used in place: they point into the mapped (or, without mmap, read) file.
 ///
 /// # Errors
 /// `Corruption` for any damage, `Io` from the backend.
 pub fn read(backend: &dyn Backend, name: &str) -> Result<Loaded> {
     let file = backend.open(name, false)?;
     let len = file.size()?;
+    let backing: Arc<Backing> = Arc::new(load(file.as_ref(), name, len)?);
+    let mapped = matches!(*backing, Backing::Mapped(_));
+    let shared: Arc<dyn PageBacking> = backing.clone();
     let mut r = In {
         name,
-        file,
-        len,
-        buf: Vec::new(),
-        at: 0,
-        base: 0,
+        bytes: bytemuck::cast_slice(backing.words()),
+        pos: 0,
     };
-    let h = r.take(HEADER)?.to_vec();
+    let h = r.take(HEADER)?;
     if &h[0..8] != MAGIC {
         return Err(corrupt(name, "not a checkpoint (bad magic)"));
     }
@@ -236,24 +262,28 @@ pub fn read(backend: &dyn Backend, name: &str) -> Result<Loaded> {
     let mut fields = Vec::with_capacity(nfields as usize);
     let mut total = 0u64;
     for fi in 0..nfields {
-        let fixed = r.take(FIELD_FIXED)?.to_vec();
+        let start = r.pos;
+        let fixed = r.take(FIELD_FIXED)?;
         let meta_len = u32::from_le_bytes(fixed[0..4].try_into().expect("4")) as usize;
         let records = u64::from_le_bytes(fixed[4..12].try_into().expect("8"));
         let pages = u64::from_le_bytes(fixed[12..20].try_into().expect("8"));
         if meta_len as u64 > len || pages > len / 8 {
             return Err(corrupt(name, format!("field {fi}: impossible header")));
         }
-        let json = r.take(meta_len)?.to_vec();
+        let json = r.take(meta_len)?;
+        let covered = &r.bytes[start..r.pos];
         let crc = r.u32()?;
-        let mut all = fixed.clone();
-        all.extend_from_slice(&json);
-        if crc != crc32c::crc32c(&all) {
+        if crc != crc32c::crc32c(covered) {
             return Err(corrupt(
                 name,
                 format!("field {fi}: header checksum mismatch"),
             ));
         }
-        let meta: FieldMeta = serde_json::from_slice(&json)
+        let pad = r.pos.next_multiple_of(8) - r.pos;
+        if r.take(pad)?.iter().any(|&b| b != 0) {
+            return Err(corrupt(name, format!("field {fi}: non-zero padding")));
+        }
+        let meta: FieldMeta = serde_json::from_slice(json)
             .map_err(|e| corrupt(name, format!("field {fi}: description: {e}")))?;
         let max_words = (meta.node_size.saturating_mul(MAX_SUPERNODE_BLOCKS + 1) + 4096) / 8;
         let mut page_list = Vec::with_capacity(pages as usize);
@@ -263,6 +293,7 @@ pub fn read(backend: &dyn Backend, name: &str) -> Result<Loaded> {
             if words > max_words || words == 0 {
                 return Err(corrupt(name, format!("field {fi} page {p}: {words} words")));
             }
+            let at = r.pos;
             let bytes = r.take(words * 8)?;
             if crc != crc32c::crc32c(bytes) {
                 return Err(corrupt(
@@ -270,31 +301,32 @@ pub fn read(backend: &dyn Backend, name: &str) -> Result<Loaded> {
                     format!("field {fi} page {p}: checksum mismatch"),
                 ));
             }
-            let mut v = vec![0u64; words];
-            bytemuck::cast_slice_mut::<u64, u8>(&mut v).copy_from_slice(bytes);
-            page_list.push(v);
+            // `at` is 8-aligned: the header, padded field headers, page headers and pages are
+            // all whole words.
+            page_list.push(LoadedPage::Shared(shared.clone(), at / 8..at / 8 + words));
         }
         total += pages;
         let index = Index::from_pages(meta.options(), page_list, records)
             .map_err(|e| corrupt(name, format!("field {fi} ({}): {}", meta.name, e.message())))?;
         fields.push(LoadedField { meta, index });
     }
-    let t = r.take(TRAILER)?.to_vec();
+    let t = r.take(TRAILER)?;
     if &t[0..8] != END_MAGIC
         || u32::from_le_bytes(t[12..16].try_into().expect("4")) != crc32c::crc32c(&t[0..12])
         || u32::from_le_bytes(t[8..12].try_into().expect("4")) != total as u32
     {
         return Err(corrupt(name, "bad trailer"));
     }
-    if r.pos() != len {
+    if r.pos as u64 != len {
         return Err(corrupt(
             name,
-            format!("{} bytes after the trailer", len - r.pos()),
+            format!("{} bytes after the trailer", len - r.pos as u64),
         ));
     }
     Ok(Loaded {
         epoch,
         fields,
         pages: total,
+        mapped,
     })
 }

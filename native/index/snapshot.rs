@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::*;
+use crate::store::memory::LoadedPage;
 use crate::xtree::node::{NodeMut, NodeRef};
 use crate::xtree::params::MAX_HEIGHT;
 
@@ -52,15 +53,15 @@ impl Index {
     /// # Errors
     /// `InvalidArgument` for bad options (as [`Index::with_options`]); `Corruption` when a page
     /// is not a valid node of this dimension and precision, or sits at or above the root's level.
-    pub fn from_pages(o: IndexOptions, pages: Vec<Vec<u64>>, len: u64) -> Result<Index> {
+    pub fn from_pages(o: IndexOptions, pages: Vec<LoadedPage>, len: u64) -> Result<Index> {
         let d = o.dimension;
         let bad = |msg: String| Error::new(crate::ErrorKind::Corruption, msg);
         let mut root_level = 0;
         for (i, p) in pages.iter().enumerate() {
             let level = if o.precision == 32 {
-                NodeRef::<f32>::new(p, d)?.level()
+                NodeRef::<f32>::new(p.words(), d)?.level()
             } else {
-                NodeRef::<f64>::new(p, d)?.level()
+                NodeRef::<f64>::new(p.words(), d)?.level()
             };
             if level > MAX_HEIGHT {
                 return Err(bad(format!("checkpoint page {i} claims level {level}")));

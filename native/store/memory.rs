@@ -28,7 +28,46 @@ use crate::error::{Error, ErrorKind, Result};
 const FIRST_SEGMENT_BITS: u32 = 6;
 const SEGMENTS: usize = 40;
 
-struct Page(Box<[u64]>);
+/// Words shared by many pages, 8-byte aligned: a checkpoint file mapped into memory (or read
+/// whole when it cannot be mapped). Pages loaded from it point into it instead of being
+/// copied; it lives as long as any of them.
+pub trait PageBacking: Send + Sync {
+    /// All words of the backing.
+    fn words(&self) -> &[u64];
+}
+
+/// A page handed to [`MemoryStore::from_pages`]: its own words, or a range of a shared backing.
+pub enum LoadedPage {
+    /// Words owned by the page.
+    Owned(Vec<u64>),
+    /// Words `range` of a shared backing (a checkpoint).
+    Shared(Arc<dyn PageBacking>, std::ops::Range<usize>),
+}
+
+impl LoadedPage {
+    /// The page's words. Panics if a shared range is outside its backing (constructors check).
+    pub fn words(&self) -> &[u64] {
+        match self {
+            LoadedPage::Owned(v) => v,
+            LoadedPage::Shared(b, r) => &b.words()[r.clone()],
+        }
+    }
+}
+
+enum Page {
+    Heap(Box<[u64]>),
+    Shared(Arc<dyn PageBacking>, std::ops::Range<usize>),
+}
+
+impl Page {
+    #[inline]
+    fn words(&self) -> &[u64] {
+        match self {
+            Page::Heap(w) => w,
+            Page::Shared(b, r) => &b.words()[r.clone()],
+        }
+    }
+}
 
 /// Hasher for NodeID keys of the dirty-page map: one multiply (Fibonacci hashing). NodeIDs are
 /// dense small integers, so SipHash's protection against chosen keys buys nothing here.
@@ -96,7 +135,7 @@ impl Inner {
         // a retired page is handed to the collector only when no registered snapshot can reach
         // it. `as_ref` returns None for null, which we report as corruption.
         let page = unsafe { p.as_ref() }.ok_or_else(missing)?;
-        Ok(&page.0)
+        Ok(page.words())
     }
 
     fn version(&self, guard: &Guard) -> Version {
@@ -194,16 +233,20 @@ impl MemoryStore {
     /// A store whose current version is the tree of `pages` (page `i` under NodeID `i`), rooted
     /// at `root` (NIL for an empty tree) with `len` records: a checkpoint being loaded. The
     /// caller validates the pages; a bad child id later reads as corruption, never as a crash.
-    pub fn from_pages(pages: Vec<Vec<u64>>, root: NodeId, len: u64) -> Self {
+    pub fn from_pages(pages: Vec<LoadedPage>, root: NodeId, len: u64) -> Self {
         let store = MemoryStore::new();
         let n = pages.len() as u64;
-        for (i, words) in pages.into_iter().enumerate() {
+        for (i, p) in pages.into_iter().enumerate() {
+            let page = match p {
+                LoadedPage::Owned(words) => Page::Heap(words.into_boxed_slice()),
+                LoadedPage::Shared(b, r) => Page::Shared(b, r),
+            };
             // Not yet shared with any reader: plain stores suffice; the Release pairs with the
             // Acquire of later loads all the same.
-            store.inner.slot_or_create(i as u64).store(
-                Owned::new(Page(words.into_boxed_slice())),
-                Ordering::Release,
-            );
+            store
+                .inner
+                .slot_or_create(i as u64)
+                .store(Owned::new(page), Ordering::Release);
         }
         store.inner.high.store(n, Ordering::Relaxed);
         let v = Owned::new(Version { root, len, seq: 0 });
@@ -340,7 +383,7 @@ impl MemoryTxn<'_> {
         for (id, words) in self.dirty.drain() {
             let slot = inner.slot_or_create(id);
             let old = slot.swap(
-                Owned::new(Page(words.into_boxed_slice())),
+                Owned::new(Page::Heap(words.into_boxed_slice())),
                 Ordering::Release,
                 &self.guard,
             );
