@@ -455,51 +455,14 @@ public class IndexDetailsDurableTest {
 
     @Test
     public void badCoordinatesAreRejectedAndNothingIsStored() throws IOException {
-        double nan = Double.NaN;
         double inf = Double.POSITIVE_INFINITY;
         String dir = newDir();
         try (IndexDetails index = open2d(dir)) {
-            List<ThrowingRunnable> bad = new ArrayList<>();
-            bad.add(() -> index.insert(1L, new double[] {nan, 0}));
-            bad.add(() -> index.insert(1L, new double[] {inf, 0}));
-            bad.add(() -> index.insert(1L, new double[] {0, 0}, new double[] {-inf, 1}));
-            bad.add(() -> index.insert(1L, new double[] {2, 0}, new double[] {1, 1}));
-            bad.add(() -> index.insert(1L, new double[] {0, 0}, new double[] {1, nan}));
-            bad.add(() -> index.insert(1L, new double[] {0, 0, 0}));
-            bad.add(() -> index.insert(1L, new double[] {0}, new double[] {1, 1}));
-            bad.add(() -> index.insertBatch(new long[] {1, 2}, new double[] {0, 0, nan, 0}));
-            bad.add(() -> index.insertBatch(new long[] {1, 2}, new double[] {0, 0, 1}));
-            // The first box is fine, the second is not: the first must not stay pending.
-            bad.add(() -> index.insertBatch(new long[] {1, 2}, new double[] {0, 0, 1, 1},
-                    new double[] {1, 1, 0, 1}));
+            List<ThrowingRunnable> bad = IndexDetailsTest.badCoordinateCalls(index);
+            // A batch whose last box is bad: the first ones must not stay pending.
             bad.add(() -> index.insertBatch(new long[] {1, 2, 3},
                     new double[] {0, 0, 1, 1, 2, 2}, new double[] {1, 1, 2, 2, inf, 3}));
-            bad.add(() -> index.insertBatch(new long[] {1}, new double[] {0, 0},
-                    new double[] {1, 1, 1}));
-            bad.add(() -> index.delete(1L, new double[] {nan, 0}));
-            bad.add(() -> index.delete(1L, new double[] {1, 0}, new double[] {0, 0}));
-            bad.add(() -> index.update(1L, P, P, new double[] {inf, 0}, new double[] {inf, 0}));
-            bad.add(() -> index.update(1L, P, P, new double[] {1, 1}, new double[] {0, 0}));
-            bad.add(() -> index.update(1L, P, new double[] {0}, P, P));
-            bad.add(() -> index.search(SearchType.WITHIN, new double[] {nan, 0}, P));
-            bad.add(() -> index.search(SearchType.WITHIN, new double[] {3, 3}, P));
-            bad.add(() -> index.search(SearchType.WITHIN, P, new double[] {1, 2, 3}));
-            bad.add(() -> index.count(SearchType.CONTAINS, new double[] {3, 3}, P));
-            bad.add(() -> index.cursor(SearchType.CONTAINS, new double[] {nan, 3}, P));
-            bad.add(() -> index.nearest(new double[] {nan, 0}, 1));
-            bad.add(() -> index.nearest(new double[] {0}, 1));
-            bad.add(() -> index.nearest(P, -1));
-            for (int i = 0; i < bad.size(); i++) {
-                try {
-                    bad.get(i).run();
-                    fail("case " + i + " was accepted");
-                } catch (IllegalArgumentException expected) {
-                    assertTrue("case " + i + " has no message", expected.getMessage() != null
-                            && !expected.getMessage().isEmpty());
-                } catch (Throwable t) {
-                    throw new AssertionError("case " + i + " threw " + t, t);
-                }
-            }
+            IndexDetailsTest.assertAllRejected(bad);
             index.commit();
             assertEquals("a rejected call stored something", 0, index.size());
             // The index keeps working after rejected calls.

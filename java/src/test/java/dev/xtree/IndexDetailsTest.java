@@ -304,48 +304,62 @@ public class IndexDetailsTest {
 
     @Test
     public void badCoordinatesAreRejectedAndNothingIsStored() {
+        try (IndexDetails index = index2d()) {
+            assertAllRejected(badCoordinateCalls(index));
+            assertEquals("a rejected call stored something", 0, index.size());
+        }
+    }
+
+    /**
+     * Calls on the 2-D index {@code index} with bad coordinates (NaN, infinite stored values,
+     * min > max, wrong lengths); each must throw IllegalArgumentException and store nothing.
+     * Shared by the in-memory and the durable tests.
+     */
+    static List<ThrowingRunnable> badCoordinateCalls(IndexDetails index) {
         double nan = Double.NaN;
         double inf = Double.POSITIVE_INFINITY;
-        try (IndexDetails index = index2d()) {
-            List<ThrowingRunnable> bad = new ArrayList<>();
-            bad.add(() -> index.insert(1L, new double[] {nan, 0}));
-            bad.add(() -> index.insert(1L, new double[] {inf, 0}));
-            bad.add(() -> index.insert(1L, new double[] {0, 0}, new double[] {-inf, 1}));
-            bad.add(() -> index.insert(1L, new double[] {2, 0}, new double[] {1, 1}));
-            bad.add(() -> index.insert(1L, new double[] {0, 0}, new double[] {1, nan}));
-            bad.add(() -> index.insert(1L, new double[] {0, 0, 0}));
-            bad.add(() -> index.insert(1L, new double[] {0}, new double[] {1, 1}));
-            bad.add(() -> index.insertBatch(new long[] {1, 2}, new double[] {0, 0, nan, 0}));
-            bad.add(() -> index.insertBatch(new long[] {1, 2}, new double[] {0, 0, 1}));
-            bad.add(() -> index.insertBatch(new long[] {1, 2}, new double[] {0, 0, 1, 1},
-                    new double[] {1, 1, 0, 1}));
-            bad.add(() -> index.insertBatch(new long[] {1}, new double[] {0, 0},
-                    new double[] {1, 1, 1}));
-            bad.add(() -> index.delete(1L, new double[] {nan, 0}));
-            bad.add(() -> index.delete(1L, new double[] {1, 0}, new double[] {0, 0}));
-            bad.add(() -> index.update(1L, P, P, new double[] {inf, 0}, new double[] {inf, 0}));
-            bad.add(() -> index.update(1L, P, P, new double[] {1, 1}, new double[] {0, 0}));
-            bad.add(() -> index.update(1L, P, new double[] {0}, P, P));
-            bad.add(() -> index.search(SearchType.WITHIN, new double[] {nan, 0}, P));
-            bad.add(() -> index.search(SearchType.WITHIN, new double[] {3, 3}, P));
-            bad.add(() -> index.search(SearchType.WITHIN, P, new double[] {1, 2, 3}));
-            bad.add(() -> index.count(SearchType.CONTAINS, new double[] {3, 3}, P));
-            bad.add(() -> index.cursor(SearchType.CONTAINS, new double[] {nan, 3}, P));
-            bad.add(() -> index.nearest(new double[] {nan, 0}, 1));
-            bad.add(() -> index.nearest(new double[] {0}, 1));
-            bad.add(() -> index.nearest(P, -1));
-            for (int i = 0; i < bad.size(); i++) {
-                try {
-                    bad.get(i).run();
-                    fail("case " + i + " was accepted");
-                } catch (IllegalArgumentException expected) {
-                    assertTrue("case " + i + " has no message", expected.getMessage() != null
-                            && !expected.getMessage().isEmpty());
-                } catch (Throwable t) {
-                    throw new AssertionError("case " + i + " threw " + t, t);
-                }
+        List<ThrowingRunnable> bad = new ArrayList<>();
+        bad.add(() -> index.insert(1L, new double[] {nan, 0}));
+        bad.add(() -> index.insert(1L, new double[] {inf, 0}));
+        bad.add(() -> index.insert(1L, new double[] {0, 0}, new double[] {-inf, 1}));
+        bad.add(() -> index.insert(1L, new double[] {2, 0}, new double[] {1, 1}));
+        bad.add(() -> index.insert(1L, new double[] {0, 0}, new double[] {1, nan}));
+        bad.add(() -> index.insert(1L, new double[] {0, 0, 0}));
+        bad.add(() -> index.insert(1L, new double[] {0}, new double[] {1, 1}));
+        bad.add(() -> index.insertBatch(new long[] {1, 2}, new double[] {0, 0, nan, 0}));
+        bad.add(() -> index.insertBatch(new long[] {1, 2}, new double[] {0, 0, 1}));
+        bad.add(() -> index.insertBatch(new long[] {1, 2}, new double[] {0, 0, 1, 1},
+                new double[] {1, 1, 0, 1}));
+        bad.add(() -> index.insertBatch(new long[] {1}, new double[] {0, 0},
+                new double[] {1, 1, 1}));
+        bad.add(() -> index.delete(1L, new double[] {nan, 0}));
+        bad.add(() -> index.delete(1L, new double[] {1, 0}, new double[] {0, 0}));
+        bad.add(() -> index.update(1L, P, P, new double[] {inf, 0}, new double[] {inf, 0}));
+        bad.add(() -> index.update(1L, P, P, new double[] {1, 1}, new double[] {0, 0}));
+        bad.add(() -> index.update(1L, P, new double[] {0}, P, P));
+        bad.add(() -> index.search(SearchType.WITHIN, new double[] {nan, 0}, P));
+        bad.add(() -> index.search(SearchType.WITHIN, new double[] {3, 3}, P));
+        bad.add(() -> index.search(SearchType.WITHIN, P, new double[] {1, 2, 3}));
+        bad.add(() -> index.count(SearchType.CONTAINS, new double[] {3, 3}, P));
+        bad.add(() -> index.cursor(SearchType.CONTAINS, new double[] {nan, 3}, P));
+        bad.add(() -> index.nearest(new double[] {nan, 0}, 1));
+        bad.add(() -> index.nearest(new double[] {0}, 1));
+        bad.add(() -> index.nearest(P, -1));
+        return bad;
+    }
+
+    /** Runs every call and asserts that each throws IllegalArgumentException with a message. */
+    static void assertAllRejected(List<ThrowingRunnable> bad) {
+        for (int i = 0; i < bad.size(); i++) {
+            try {
+                bad.get(i).run();
+                fail("case " + i + " was accepted");
+            } catch (IllegalArgumentException expected) {
+                assertTrue("case " + i + " has no message", expected.getMessage() != null
+                        && !expected.getMessage().isEmpty());
+            } catch (Throwable t) {
+                throw new AssertionError("case " + i + " threw " + t, t);
             }
-            assertEquals("a rejected call stored something", 0, index.size());
         }
     }
 
