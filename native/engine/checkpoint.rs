@@ -108,8 +108,7 @@ pub fn write(
     out.put(&h)?;
     let mut total = 0u32;
     for (meta, snap) in fields {
-        // The page count is known only after the export: count first (cheap, no copies).
-        let pages = snap.export_pages(|_| Ok(()))?;
+        let pages = snap.page_count()?;
         let json = serde_json::to_vec(meta).expect("FieldMeta serialises");
         let mut fh = Vec::with_capacity(FIELD_FIXED + json.len() + 4);
         fh.extend_from_slice(&(json.len() as u32).to_le_bytes());

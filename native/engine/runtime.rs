@@ -454,6 +454,8 @@ impl Inner {
     }
 
     fn stats(&self) -> RuntimeStats {
+        // Before the writer lock: a checkpoint takes `ckpt` and then `w`.
+        let checkpoint_epoch = self.ckpt.lock().checkpoint.as_ref().map_or(0, |r| r.epoch);
         let w = self.w.lock();
         let p = self.published.read();
         let names: Vec<String> = self
@@ -467,7 +469,7 @@ impl Inner {
             published_epoch: p.epoch,
             wal_seq: w.wal.as_ref().map_or(0, |l| l.seq()),
             wal_bytes: w.wal.as_ref().map_or(0, |l| l.size()),
-            checkpoint_epoch: self.ckpt.lock().checkpoint.as_ref().map_or(0, |r| r.epoch),
+            checkpoint_epoch,
             fields: names
                 .into_iter()
                 .zip(p.snaps.iter().map(|s| s.len()))

@@ -177,6 +177,17 @@ impl IndexSnapshot {
         }
     }
 
+    /// Number of pages of the tree, counted from the directory nodes (leaves are not read).
+    ///
+    /// # Errors
+    /// `Corruption` for an unreadable page.
+    pub fn page_count(&self) -> Result<u64> {
+        match &self.typed {
+            SnapTyped::F32(s, n) => count_pages::<f32>(&n.reader(), s.dims),
+            SnapTyped::F64(s, n) => count_pages::<f64>(&n.reader(), s.dims),
+        }
+    }
+
     /// Calls `f` with every page of the tree in breadth-first order, root first, with child
     /// NodeIDs rewritten to the pages' positions in that order (so page 0 is the root and the
     /// ids are dense). Returns the number of pages. The input of [`Index::from_pages`].
@@ -189,6 +200,34 @@ impl IndexSnapshot {
             SnapTyped::F64(s, n) => export::<f64>(&n.reader(), s.dims, &mut f),
         }
     }
+}
+
+fn count_pages<C: Coord>(r: &impl PageRead, dims: usize) -> Result<u64> {
+    let root = r.version().root;
+    if root == NIL {
+        return Ok(0);
+    }
+    let mut pages = 1u64;
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        let n = NodeRef::<C>::new(r.page(id)?, dims)?;
+        if n.is_leaf() {
+            continue;
+        }
+        pages += n.count() as u64;
+        if n.level() > 1 {
+            stack.extend_from_slice(n.ids());
+        }
+        // Every leaf holds a record and every directory sits on a root-to-leaf path.
+        let bound = r.version().len.saturating_mul(MAX_HEIGHT as u64 + 1) + 1;
+        if pages > bound {
+            return Err(Error::new(
+                crate::ErrorKind::Corruption,
+                "more pages than the records can fill (a cycle)",
+            ));
+        }
+    }
+    Ok(pages)
 }
 
 fn export<C: Coord>(
