@@ -36,13 +36,6 @@ public class DurableRuntimeTest {
         return tmp.newFolder().getPath();
     }
 
-    private static void assertMessage(Throwable t, String... parts) {
-        for (String part : parts) {
-            assertTrue("message \"" + t.getMessage() + "\" lacks \"" + part + "\"",
-                    t.getMessage() != null && t.getMessage().contains(part));
-        }
-    }
-
     private static long[] all(IndexDetails geo) {
         return IndexDetailsTest.sorted(geo.search(SearchType.INTERSECTS, ALL_MIN, ALL_MAX));
     }
@@ -140,12 +133,12 @@ public class DurableRuntimeTest {
             runtime.field("geo", 2, 64, XY).close();
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> runtime.field("geo", 3, 64, new String[] {"x", "y", "z"}));
-            assertMessage(e, "dimension");
+            IndexDetailsTest.assertMessage(e, "dimension");
         }
         try (DurableRuntime runtime = DurableRuntime.open(dir)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> runtime.field("geo", 1, 64, T));
-            assertMessage(e, "geo", "dimension");
+            IndexDetailsTest.assertMessage(e, "geo", "dimension");
             assertThrows(IllegalArgumentException.class,
                     () -> runtime.field("geo", 2, 32, XY));
             try (IndexDetails geo = runtime.field("geo", 2, 64, XY)) {
@@ -161,10 +154,10 @@ public class DurableRuntimeTest {
         try {
             XTreeIoException e = assertThrows(XTreeIoException.class,
                     () -> DurableRuntime.open(dir));
-            assertMessage(e, "locked");
+            IndexDetailsTest.assertMessage(e, "locked");
             e = assertThrows(XTreeIoException.class,
                     () -> new IndexDetails(2, 64, XY, PersistenceMode.DURABLE, dir));
-            assertMessage(e, "locked");
+            IndexDetailsTest.assertMessage(e, "locked");
         } finally {
             first.close();
         }
@@ -187,7 +180,7 @@ public class DurableRuntimeTest {
     public void badArgumentsAreRejected() throws IOException {
         assertThrows(NullPointerException.class, () -> DurableRuntime.open(null));
         assertThrows(NullPointerException.class, () -> DurableRuntime.open(newDir(), null));
-        assertMessage(assertThrows(IllegalArgumentException.class,
+        IndexDetailsTest.assertMessage(assertThrows(IllegalArgumentException.class,
                 () -> DurableRuntime.open("")), "dataDir");
         try (DurableRuntime runtime = DurableRuntime.open(newDir())) {
             assertThrows(NullPointerException.class, () -> runtime.field(null, 2, 64, XY));
@@ -227,7 +220,7 @@ public class DurableRuntimeTest {
                 runtime::fieldNames,
                 () -> runtime.field("geo", 2, 64, XY));
         for (int i = 0; i < calls.size(); i++) {
-            assertMessage(assertThrows("runtime call " + i, IllegalStateException.class,
+            IndexDetailsTest.assertMessage(assertThrows("runtime call " + i, IllegalStateException.class,
                     calls.get(i)), "closed");
         }
         // The field is not closed, but its runtime is: every call but close() throws.
@@ -245,7 +238,7 @@ public class DurableRuntimeTest {
                 () -> geo.cursor(SearchType.INTERSECTS, P, P),
                 () -> geo.nearest(P, 1));
         for (int i = 0; i < fieldCalls.size(); i++) {
-            assertMessage(assertThrows("field call " + i, IllegalStateException.class,
+            IndexDetailsTest.assertMessage(assertThrows("field call " + i, IllegalStateException.class,
                     fieldCalls.get(i)), "closed");
         }
         geo.close();

@@ -43,13 +43,6 @@ public class IndexDetailsDurableTest {
         return new IndexDetails(2, 64, XY, PersistenceMode.DURABLE, dir);
     }
 
-    private static void assertMessage(Throwable t, String... parts) {
-        for (String part : parts) {
-            assertTrue("message \"" + t.getMessage() + "\" lacks \"" + part + "\"",
-                    t.getMessage() != null && t.getMessage().contains(part));
-        }
-    }
-
     // ---- every query kind against the oracle, across reopen, per durability ------------------
 
     @Test
@@ -378,10 +371,10 @@ public class IndexDetailsDurableTest {
             first.insert(1L, P);
             first.commit();
             XTreeIoException e = assertThrows(XTreeIoException.class, () -> open2d(dir));
-            assertMessage(e, "locked");
+            IndexDetailsTest.assertMessage(e, "locked");
             assertEquals(XTreeException.CODE_IO, e.code());
             e = assertThrows(XTreeIoException.class, () -> DurableRuntime.open(dir));
-            assertMessage(e, "locked");
+            IndexDetailsTest.assertMessage(e, "locked");
             // The first index is unaffected.
             assertEquals(1, first.size());
         }
@@ -400,7 +393,7 @@ public class IndexDetailsDurableTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new IndexDetails(3, 64, new String[] {"x", "y", "z"},
                         PersistenceMode.DURABLE, dir));
-        assertMessage(e, "dimension");
+        IndexDetailsTest.assertMessage(e, "dimension");
         assertThrows(IllegalArgumentException.class,
                 () -> new IndexDetails(2, 32, XY, PersistenceMode.DURABLE, dir));
         assertThrows(IllegalArgumentException.class,
@@ -416,10 +409,10 @@ public class IndexDetailsDurableTest {
     public void dataDirIsRequired() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new IndexDetails(2, 64, XY, PersistenceMode.DURABLE, null));
-        assertMessage(e, "dataDir");
+        IndexDetailsTest.assertMessage(e, "dataDir");
         e = assertThrows(IllegalArgumentException.class,
                 () -> new IndexDetails(2, 64, XY, PersistenceMode.DURABLE, ""));
-        assertMessage(e, "dataDir");
+        IndexDetailsTest.assertMessage(e, "dataDir");
     }
 
     @Test
@@ -484,7 +477,7 @@ public class IndexDetailsDurableTest {
                     () -> index.insertBatch(new long[] {1, 2, 3},
                             new double[] {0, 0, 1, 1, 2, 2},
                             new double[] {1, 1, 2, 2, 1, 3}));
-            assertMessage(e, "batch row 2");
+            IndexDetailsTest.assertMessage(e, "batch row 2");
         }
     }
 
@@ -528,25 +521,9 @@ public class IndexDetailsDurableTest {
         index.close();
         index.close();
         assertTrue(index.toString(), index.toString().contains("closed"));
-        List<ThrowingRunnable> calls = Arrays.asList(
-                index::size,
-                index::commit,
-                () -> index.insert(1L, P),
-                () -> index.insert(1L, P, P),
-                () -> index.insertBatch(new long[] {1}, P),
-                () -> index.insertBatch(new long[] {1}, P, P),
-                () -> index.delete(1L, P),
-                () -> index.delete(1L, P, P),
-                () -> index.update(1L, P, P, P, P),
-                () -> index.search(SearchType.INTERSECTS, P, P),
-                () -> index.count(SearchType.INTERSECTS, P, P),
-                () -> index.cursor(SearchType.INTERSECTS, P, P),
-                () -> index.nearest(P, 1));
-        for (int i = 0; i < calls.size(); i++) {
-            IllegalStateException e = assertThrows("call " + i, IllegalStateException.class,
-                    calls.get(i));
-            assertMessage(e, "closed");
-        }
+        List<ThrowingRunnable> calls = IndexDetailsTest.everyCall(index);
+        calls.add(index::commit);
+        IndexDetailsTest.assertAllClosed(calls);
         assertEquals(2, index.dimension());
         assertArrayEquals(XY, index.labels());
     }

@@ -31,7 +31,8 @@ public class IndexDetailsTest {
         return new IndexDetails(2, 64, new String[] {"x", "y"}, PersistenceMode.IN_MEMORY, null);
     }
 
-    private static void assertMessage(Throwable t, String... parts) {
+    /** Asserts that the message of {@code t} contains every one of {@code parts}. */
+    static void assertMessage(Throwable t, String... parts) {
         for (String part : parts) {
             assertTrue("message \"" + t.getMessage() + "\" lacks \"" + part + "\"",
                     t.getMessage() != null && t.getMessage().contains(part));
@@ -348,6 +349,32 @@ public class IndexDetailsTest {
         return bad;
     }
 
+    /** One call of every data method of the 2-D index {@code index} (a mutable list). */
+    static List<ThrowingRunnable> everyCall(IndexDetails index) {
+        return new ArrayList<>(Arrays.asList(
+                index::size,
+                () -> index.insert(1L, P),
+                () -> index.insert(1L, P, P),
+                () -> index.insertBatch(new long[] {1}, P),
+                () -> index.insertBatch(new long[] {1}, P, P),
+                () -> index.delete(1L, P),
+                () -> index.delete(1L, P, P),
+                () -> index.update(1L, P, P, P, P),
+                () -> index.search(SearchType.INTERSECTS, P, P),
+                () -> index.count(SearchType.INTERSECTS, P, P),
+                () -> index.cursor(SearchType.INTERSECTS, P, P),
+                () -> index.nearest(P, 1)));
+    }
+
+    /** Asserts that every call throws IllegalStateException saying "closed". */
+    static void assertAllClosed(List<ThrowingRunnable> calls) {
+        for (int i = 0; i < calls.size(); i++) {
+            IllegalStateException e = assertThrows("call " + i, IllegalStateException.class,
+                    calls.get(i));
+            assertMessage(e, "closed");
+        }
+    }
+
     /** Runs every call and asserts that each throws IllegalArgumentException with a message. */
     static void assertAllRejected(List<ThrowingRunnable> bad) {
         for (int i = 0; i < bad.size(); i++) {
@@ -406,24 +433,7 @@ public class IndexDetailsTest {
         IndexDetails index = index2d();
         index.insert(1L, P);
         index.close();
-        List<ThrowingRunnable> calls = Arrays.asList(
-                index::size,
-                () -> index.insert(1L, P),
-                () -> index.insert(1L, P, P),
-                () -> index.insertBatch(new long[] {1}, P),
-                () -> index.insertBatch(new long[] {1}, P, P),
-                () -> index.delete(1L, P),
-                () -> index.delete(1L, P, P),
-                () -> index.update(1L, P, P, P, P),
-                () -> index.search(SearchType.INTERSECTS, P, P),
-                () -> index.count(SearchType.INTERSECTS, P, P),
-                () -> index.cursor(SearchType.INTERSECTS, P, P),
-                () -> index.nearest(P, 1));
-        for (int i = 0; i < calls.size(); i++) {
-            IllegalStateException e = assertThrows("call " + i, IllegalStateException.class,
-                    calls.get(i));
-            assertMessage(e, "closed");
-        }
+        assertAllClosed(everyCall(index));
         // Metadata stays readable.
         assertEquals(2, index.dimension());
         assertEquals(64, index.precision());
