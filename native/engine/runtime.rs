@@ -602,6 +602,23 @@ impl Runtime {
         Self::open_inner(Arc::new(backend), opts, Some(lock), Some(dir.to_path_buf()))
     }
 
+    /// Opens the data directory `dir` like [`Runtime::open`] (and locks it), but does every
+    /// file operation through the backend `wrap` builds around the directory's
+    /// [`StdBackend`]: tests wrap it to inject failures into real files.
+    ///
+    /// # Errors
+    /// As [`Runtime::open`].
+    pub fn open_dir_with(
+        dir: impl AsRef<Path>,
+        opts: RuntimeOptions,
+        wrap: impl FnOnce(StdBackend) -> Arc<dyn Backend>,
+    ) -> Result<Runtime> {
+        let dir = dir.as_ref();
+        let backend = StdBackend::new(dir)?;
+        let lock = lock_dir(dir, opts.read_only)?;
+        Self::open_inner(wrap(backend), opts, Some(lock), Some(dir.to_path_buf()))
+    }
+
     /// Opens a runtime over any backend (tests use [`super::backend::FaultBackend`]); no
     /// directory lock is taken.
     ///
