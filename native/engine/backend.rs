@@ -11,9 +11,10 @@
 //!
 //! Paths are relative names inside one data directory; the engine never walks directories.
 //!
-//! Checkpoints are mapped read-only ([`BackendFile::map`]) so their pages are used in place.
-//! Modifying a data directory's files from outside while a runtime has it open is unsupported:
-//! a mapped checkpoint truncated behind the directory lock would fault the process.
+//! Segment files are mapped read-only in windows ([`BackendFile::map_range`]) so their pages
+//! are used in place. Modifying a data directory's files from outside while a runtime has it
+//! open is unsupported: a mapped segment truncated behind the directory lock would fault the
+//! process.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -37,9 +38,11 @@ pub trait BackendFile: Send + Sync {
     fn size(&self) -> Result<u64>;
     /// Truncates or extends (with zeros) to `len` bytes.
     fn set_len(&self, len: u64) -> Result<()>;
-    /// The whole file mapped read-only, where the backend can map (None: read it instead).
-    /// Only for files that are never written again (checkpoints).
-    fn map(&self) -> Result<Option<memmap2::Mmap>> {
+    /// Bytes `offset..offset + len` of the file mapped read-only (shared), where the backend
+    /// can map (None: read them instead). `offset` is a multiple of the page size and the range
+    /// lies inside the file. Used for segment files, whose mapped slots the engine never
+    /// rewrites while a page read from them may still be in use.
+    fn map_range(&self, _offset: u64, _len: usize) -> Result<Option<memmap2::Mmap>> {
         Ok(None)
     }
 }
@@ -140,15 +143,22 @@ impl BackendFile for StdFile {
             .map_err(|e| io_error("truncate", &self.name, e))
     }
     #[allow(unsafe_code)]
-    fn map(&self) -> Result<Option<memmap2::Mmap>> {
-        // SAFETY: the mapping is of a checkpoint file, which is written whole under a temporary
-        // name, renamed, and never opened for writing again; the data directory is locked by its
-        // opener, so no process of ours changes it while mapped. A checkpoint deleted by a later
-        // one stays mapped until unmapped (POSIX unlink semantics). What remains is the hazard
-        // every mmap user has: another program truncating or rewriting the file behind the
-        // lock, which DESIGN.md §5 and the module documentation name as unsupported.
-        let map = unsafe { memmap2::Mmap::map(&self.file) }
-            .map_err(|e| io_error("mmap", &self.name, e))?;
+    fn map_range(&self, offset: u64, len: usize) -> Result<Option<memmap2::Mmap>> {
+        // SAFETY: the mapping is of a range of a segment file inside its length (the caller
+        // checks); segment files only grow while the runtime holds the directory lock. The
+        // engine never writes a slot while a page mapped from it can still be read (a slot
+        // is reused only after the page object of the mapping is dropped, see
+        // `engine::segments`), so the bytes seen through the mapping do not change under a
+        // reader. What remains is the hazard every mmap user has: another program truncating or
+        // rewriting the file behind the lock, which DESIGN.md §5 and the module documentation
+        // name as unsupported.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .map(&self.file)
+        }
+        .map_err(|e| io_error("mmap", &self.name, e))?;
         Ok(Some(map))
     }
 }

@@ -8,7 +8,7 @@ use super::backend::{read_all, Backend};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Format version written in every manifest.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Largest manifest accepted from disk.
 pub const MAX_BYTES: u64 = 16 << 20;
 
@@ -51,6 +51,9 @@ pub struct Manifest {
     pub roots: Vec<NamedRoot>,
     /// Data files of the state (checkpoint and logs at the time of writing).
     pub files: Vec<String>,
+    /// The segment files holding the checkpoint's pages, with their sizes in slots.
+    #[serde(default)]
+    pub segments: Vec<super::segments::SegmentRef>,
 }
 
 /// File name of manifest `generation`.

@@ -4,7 +4,8 @@
 //!
 //! - [`backend`]: the I/O backend trait, the OS implementation and the fault-injecting one;
 //! - [`wal`]: the log file (framed, CRC32C, torn tail tolerated) and [`ops`], its operations;
-//! - [`checkpoint`]: page images of every field at one epoch;
+//! - [`checkpoint`]: every field's object table at one epoch, and [`segments`], the size-class
+//!   segment files holding the pages, their free space and incremental checkpoints;
 //! - [`manifest`] and [`superblock`]: which checkpoint and logs make the current state;
 //! - [`runtime`]: commit, durability policies, group commit, snapshots, recovery, poisoning.
 
@@ -13,6 +14,7 @@ pub mod checkpoint;
 pub mod manifest;
 pub mod ops;
 pub mod runtime;
+pub mod segments;
 pub mod superblock;
 pub mod wal;
 

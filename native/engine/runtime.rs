@@ -6,8 +6,9 @@
 //! - [`Runtime::commit`] writes the pending transaction to the log as one framed record group
 //!   and, per [`Durability`], makes it durable, then publishes a snapshot of every field taken
 //!   at the commit: readers only ever see committed states, and all fields change together.
-//! - Checkpoints write the last committed snapshots as a page image, then a manifest and the
-//!   superblock; logs the checkpoint covers are deleted. Recovery loads the checkpoint and
+//! - Checkpoints write the pages the last committed snapshots added since the previous
+//!   checkpoint into the segment files, then the object tables, a manifest and the superblock;
+//!   logs the checkpoint covers are deleted. Recovery maps the checkpoint's pages in place and
 //!   replays the logs after it.
 //! - Any failed write or sync poisons the runtime: writes and commits fail with
 //!   `ErrorKind::Poisoned` until it is reopened; reads keep answering on the last published state.
@@ -25,10 +26,12 @@ use super::backend::{Backend, BackendFile, StdBackend};
 use super::checkpoint;
 use super::manifest::{self, CheckpointRef, Manifest, NamedRoot};
 use super::ops::{self, FieldMeta, Op};
+use super::segments::{ObjectTable, Segments};
 use super::superblock::{self, Superblock};
 use super::wal::{self, WalWriter};
 use crate::error::{Error, ErrorKind, Result};
-use crate::index::{Cursor, Index, IndexOptions, IndexSnapshot, SearchType};
+use crate::index::{page_info, Cursor, Index, IndexOptions, IndexSnapshot, SearchType};
+use crate::store::{NodeId, NIL};
 
 /// What a crash may lose (DESIGN.md §5). In every mode recovery yields exactly the state of
 /// some commit, never a mixture.
@@ -122,6 +125,13 @@ struct CheckpointState {
     superblock_gen: u64,
     checkpoint: Option<CheckpointRef>,
     at: Instant,
+    /// The segment files and their free space.
+    segs: Segments,
+    /// Per field (by id): the durable checkpoint's root and object table. Fields created
+    /// since have none.
+    tables: Vec<(NodeId, ObjectTable)>,
+    /// Pages written by the last checkpoint.
+    last_pages: u64,
 }
 
 #[derive(Default)]
@@ -189,6 +199,14 @@ pub struct RuntimeStats {
     pub checkpoint_epoch: u64,
     /// Field names with their committed record counts.
     pub fields: Vec<(String, u64)>,
+    /// Pages of the current checkpoint (object table entries of all fields).
+    pub checkpoint_pages: u64,
+    /// Pages the last checkpoint of this runtime wrote (0 before the first).
+    pub last_checkpoint_pages: u64,
+    /// Bytes of the segment files.
+    pub segment_bytes: u64,
+    /// Open segment files (one descriptor each).
+    pub segment_files: u64,
 }
 
 fn poisoned_error(msg: &str) -> Error {
@@ -406,9 +424,22 @@ impl Inner {
         };
         // Everything up to `epoch` is durable now: let readers see it (BALANCED may lag).
         self.publish(epoch, &snaps);
-        // 2. The image, 3. the manifest naming it, 4. the superblock naming the manifest.
-        let r =
-            checkpoint::write(self.backend.as_ref(), epoch, &snaps).and_then(|(file, bytes)| {
+        // 2. The new pages into the segment files, 3. the object tables, 4. the manifest
+        //    naming them, 5. the superblock naming the manifest.
+        let state = &mut *c;
+        let r = write_pages(&mut state.segs, &state.tables, epoch, &snaps).and_then(
+            |(plan, tables)| {
+                let images: Vec<checkpoint::FieldImage<'_>> = snaps
+                    .iter()
+                    .zip(&tables)
+                    .map(|((meta, snap), (root, table))| checkpoint::FieldImage {
+                        meta,
+                        records: snap.len(),
+                        root: *root,
+                        table,
+                    })
+                    .collect();
+                let (file, bytes) = checkpoint::write(self.backend.as_ref(), epoch, &images)?;
                 let roots = snaps
                     .iter()
                     .enumerate()
@@ -418,28 +449,35 @@ impl Inner {
                         records: s.len(),
                     })
                     .collect();
+                let segments = plan.refs();
+                let mut files: Vec<String> = segments.iter().map(|s| s.file.clone()).collect();
+                files.push(file.clone());
+                files.push(wal::file_name(new_seq));
                 let m = Manifest {
                     format_version: manifest::FORMAT_VERSION,
-                    generation: c.manifest_gen + 1,
-                    checkpoint: Some(CheckpointRef {
-                        file: file.clone(),
-                        epoch,
-                        bytes,
-                    }),
+                    generation: state.manifest_gen + 1,
+                    checkpoint: Some(CheckpointRef { file, epoch, bytes }),
                     wal_start: new_seq,
                     roots,
-                    files: vec![file, wal::file_name(new_seq)],
+                    files,
+                    segments,
                 };
                 let crc = manifest::write(self.backend.as_ref(), &m)?;
                 let sb = Superblock {
-                    generation: c.superblock_gen + 1,
+                    generation: state.superblock_gen + 1,
                     manifest: m.generation,
                     manifest_crc: crc,
                 };
                 superblock::write(self.backend.as_ref(), &sb)?;
-                Ok((m, sb))
-            });
-        let (m, sb) = self.guard(r)?;
+                // The checkpoint is durable: its allocation becomes the one recovery rebuilds.
+                let pages = plan.pages;
+                plan.commit();
+                Ok((m, sb, tables, pages))
+            },
+        );
+        let (m, sb, tables, pages) = self.guard(r)?;
+        c.tables = tables;
+        c.last_pages = pages;
         c.manifest_gen = m.generation;
         c.superblock_gen = sb.generation;
         c.checkpoint = m.checkpoint.clone();
@@ -455,7 +493,12 @@ impl Inner {
 
     fn stats(&self) -> RuntimeStats {
         // Before the writer lock: a checkpoint takes `ckpt` and then `w`.
-        let checkpoint_epoch = self.ckpt.lock().checkpoint.as_ref().map_or(0, |r| r.epoch);
+        let c = self.ckpt.lock();
+        let checkpoint_epoch = c.checkpoint.as_ref().map_or(0, |r| r.epoch);
+        let seg = c.segs.stats();
+        let checkpoint_pages = c.tables.iter().map(|(_, t)| t.len() as u64).sum();
+        let last_checkpoint_pages = c.last_pages;
+        drop(c);
         let w = self.w.lock();
         let p = self.published.read();
         let names: Vec<String> = self
@@ -470,12 +513,93 @@ impl Inner {
             wal_seq: w.wal.as_ref().map_or(0, |l| l.seq()),
             wal_bytes: w.wal.as_ref().map_or(0, |l| l.size()),
             checkpoint_epoch,
+            checkpoint_pages,
+            last_checkpoint_pages,
+            segment_bytes: seg.bytes,
+            segment_files: seg.files,
             fields: names
                 .into_iter()
                 .zip(p.snaps.iter().map(|s| s.len()))
                 .collect(),
         }
     }
+}
+
+/// The incremental part of a checkpoint (see [`super::segments`]): for each field, writes the
+/// pages of its snapshot that the durable checkpoint's object table does not hold, and frees
+/// the slots of the pages the old tree had and the new one lacks. Returns the allocation plan
+/// (synced; to be committed once the checkpoint is durable) and every field's new root and
+/// object table.
+///
+/// # Errors
+/// `Io` from the backend; `Corruption` when a page of the old checkpoint cannot be read back;
+/// `Internal` when the new table would give one handle two pages (a bug).
+fn write_pages<'s>(
+    segs: &'s mut Segments,
+    old: &[(NodeId, ObjectTable)],
+    epoch: u64,
+    snaps: &[(FieldMeta, IndexSnapshot)],
+) -> Result<(super::segments::Plan<'s>, Vec<(NodeId, ObjectTable)>)> {
+    let mut plan = segs.plan();
+    let mut tables = Vec::with_capacity(snaps.len());
+    let empty = (NIL, ObjectTable::default());
+    for (i, (meta, snap)) in snaps.iter().enumerate() {
+        let (old_root, old_table) = old.get(i).unwrap_or(&empty);
+        let mut table = old_table.clone();
+        // Pages the old checkpoint has and the new tree still uses: the roots of unchanged
+        // subtrees, where the walk stops.
+        let mut kept = std::collections::HashSet::new();
+        let mut added = Vec::new();
+        snap.walk(
+            |id| {
+                let on_disk = old_table.holds(id);
+                if on_disk {
+                    kept.insert(id);
+                }
+                on_disk
+            },
+            |id, page, level| {
+                added.push(plan.write(id, page, level, epoch)?);
+                Ok(())
+            },
+        )?;
+        // The old tree's pages outside the kept subtrees are gone from the new tree.
+        let mut stack = Vec::new();
+        if *old_root != NIL {
+            stack.push(*old_root);
+        }
+        while let Some(id) = stack.pop() {
+            if kept.contains(&id) {
+                continue;
+            }
+            let e = table.remove(id).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Corruption,
+                    format!(
+                        "field {}: node {id:#x} of the checkpoint is not in its object table",
+                        meta.name
+                    ),
+                )
+            })?;
+            plan.free(&e);
+            if e.level > 0 {
+                let page = plan.read(&e)?;
+                stack.extend(page_info(meta.precision, meta.dimension, &page)?.children);
+            }
+        }
+        for e in added {
+            table.insert(e).map_err(|e| {
+                Error::internal(format!(
+                    "checkpoint of field {}: {}",
+                    meta.name,
+                    e.message()
+                ))
+            })?;
+        }
+        tables.push((snap.root(), table));
+    }
+    plan.sync()?;
+    Ok((plan, tables))
 }
 
 /// Removes logs, checkpoints, manifests and temporary files that manifest `m` does not need.
@@ -647,6 +771,7 @@ impl Runtime {
                 if wal::parse_name(&name).is_some()
                     || checkpoint::parse_name(&name).is_some()
                     || manifest::parse_name(&name).is_some()
+                    || super::segments::parse_name(&name).is_some()
                     || name.ends_with(".tmp")
                 {
                     b.remove(&name)?;
@@ -660,6 +785,7 @@ impl Runtime {
                 wal_start: 0,
                 roots: vec![],
                 files: vec![wal::file_name(0)],
+                segments: vec![],
             };
             let crc = manifest::write(b, &m)?;
             superblock::create(
@@ -675,6 +801,7 @@ impl Runtime {
         let m = manifest::read(b, sb.manifest, sb.manifest_crc)?;
         let mut fields: Vec<(FieldMeta, Index)> = Vec::new();
         let mut epoch = 0;
+        let mut tables = Vec::new();
         if let Some(c) = &m.checkpoint {
             let loaded = checkpoint::read(b, &c.file)?;
             if loaded.epoch != c.epoch {
@@ -687,11 +814,37 @@ impl Runtime {
                 ));
             }
             epoch = loaded.epoch;
-            fields = loaded
+            tables = loaded
                 .fields
                 .into_iter()
-                .map(|f| (f.meta, f.index))
-                .collect();
+                .map(|f| (f.meta, f.records, f.root, f.table))
+                .collect::<Vec<_>>();
+        }
+        let object_tables: Vec<ObjectTable> = tables.iter().map(|t| t.3.clone()).collect();
+        let mut segs = Segments::open(backend.clone(), &object_tables)?;
+        drop(object_tables);
+        for s in &m.segments {
+            if segs.refs().iter().all(|r| r.file != s.file) {
+                return Err(Error::new(
+                    ErrorKind::Corruption,
+                    format!("segment file {} named by the manifest is missing", s.file),
+                ));
+            }
+        }
+        let mut roots = Vec::with_capacity(tables.len());
+        for (meta, records, root, table) in tables {
+            let pages = table
+                .iter()
+                .map(|e| Ok((e.node, segs.page(e)?)))
+                .collect::<Result<Vec<_>>>()?;
+            let index = Index::from_pages(meta.options(), pages, root, records).map_err(|e| {
+                Error::new(
+                    ErrorKind::Corruption,
+                    format!("field {}: {}", meta.name, e.message()),
+                )
+            })?;
+            fields.push((meta, index));
+            roots.push((root, table));
         }
         // Replay every log from wal_start on, in order, until one is missing.
         let mut seq = m.wal_start;
@@ -812,6 +965,9 @@ impl Runtime {
                 superblock_gen: sb.generation,
                 checkpoint: m.checkpoint.clone(),
                 at: Instant::now(),
+                segs,
+                tables: roots,
+                last_pages: 0,
             }),
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
@@ -953,6 +1109,79 @@ impl Runtime {
     /// Figures of the runtime.
     pub fn stats(&self) -> RuntimeStats {
         self.inner.stats()
+    }
+
+    /// Verifies the durable checkpoint's pages against its object tables ("object table vs
+    /// allocator" of `xtree fsck`): reads every page of every field's checkpointed tree from its
+    /// segment file (not through the mapping) and checks its CRC and level, that each child is
+    /// one level below its parent, that every entry of each table is reached exactly once from
+    /// its root (no leaked and no shared slot), and that the allocator's used slots are exactly
+    /// the table's entries.
+    ///
+    /// # Errors
+    /// `Corruption` naming the first problem; `Io` from the backend.
+    pub fn verify_checkpoint(&self) -> Result<super::segments::SegmentStats> {
+        let c = self.inner.ckpt.lock();
+        let metas: Vec<FieldMeta> = self
+            .inner
+            .fields
+            .read()
+            .iter()
+            .map(|f| f.meta.clone())
+            .collect();
+        let bad = |msg: String| Error::new(ErrorKind::Corruption, msg);
+        let mut pages = 0u64;
+        for (i, (root, table)) in c.tables.iter().enumerate() {
+            let meta = metas
+                .get(i)
+                .ok_or_else(|| bad(format!("checkpoint field {i} has no field")))?;
+            let mut seen = std::collections::HashSet::new();
+            let mut stack = Vec::new();
+            if *root != NIL {
+                stack.push((*root, None));
+            }
+            while let Some((id, parent_level)) = stack.pop() {
+                let e = table.get(id).filter(|e| e.node == id).ok_or_else(|| {
+                    bad(format!(
+                        "field {}: node {id:#x} is not in the object table",
+                        meta.name
+                    ))
+                })?;
+                if !seen.insert(id) {
+                    return Err(bad(format!(
+                        "field {}: node {id:#x} is reached twice",
+                        meta.name
+                    )));
+                }
+                if parent_level.is_some_and(|p: u32| e.level + 1 != p) {
+                    return Err(bad(format!(
+                        "field {}: node {id:#x} at level {} under a node of level {:?}",
+                        meta.name, e.level, parent_level
+                    )));
+                }
+                let page = c.segs.read(e)?;
+                let info = page_info(meta.precision, meta.dimension, &page)?;
+                stack.extend(info.children.into_iter().map(|k| (k, Some(e.level))));
+            }
+            if seen.len() != table.len() {
+                return Err(bad(format!(
+                    "field {}: {} object table entries, {} reachable from the root",
+                    meta.name,
+                    table.len(),
+                    seen.len()
+                )));
+            }
+            pages += seen.len() as u64;
+        }
+        let mut st = c.segs.stats();
+        if st.used_slots != pages {
+            return Err(bad(format!(
+                "the allocator has {} slots in use for {pages} pages",
+                st.used_slots
+            )));
+        }
+        st.pages = pages;
+        Ok(st)
     }
 
     /// The data directory, for runtimes opened with [`Runtime::open`].

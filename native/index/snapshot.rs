@@ -4,12 +4,11 @@
 //! whatever the writer does afterwards, and the pages it can reach are not reclaimed until the
 //! last clone of it is dropped (DESIGN.md §4).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::*;
 use crate::store::memory::LoadedPage;
-use crate::xtree::node::{NodeMut, NodeRef};
+use crate::xtree::node::NodeRef;
 use crate::xtree::params::MAX_HEIGHT;
 
 enum SnapTyped {
@@ -47,45 +46,74 @@ impl Index {
         }
     }
 
-    /// An index whose tree is `pages` as written by [`IndexSnapshot::export_pages`] (page 0 is
-    /// the root; child ids are page numbers), holding `len` records.
+    /// An index whose tree is `pages`, each under its NodeID (child ids in directory pages are
+    /// NodeIDs of other pages), rooted at `root` (NIL when empty) and holding `len` records: a
+    /// checkpoint being loaded. Pages are not read here (shared pages verify themselves on first
+    /// use), so loading costs nothing per byte of the index.
     ///
     /// # Errors
-    /// `InvalidArgument` for bad options (as [`Index::with_options`]); `Corruption` when a page
-    /// is not a valid node of this dimension and precision, or sits at or above the root's level.
-    pub fn from_pages(o: IndexOptions, pages: Vec<LoadedPage>, len: u64) -> Result<Index> {
-        let d = o.dimension;
-        let bad = |msg: String| Error::new(crate::ErrorKind::Corruption, msg);
-        let mut root_level = 0;
-        for (i, p) in pages.iter().enumerate() {
-            let level = if o.precision == 32 {
-                NodeRef::<f32>::new(p.words(), d)?.level()
-            } else {
-                NodeRef::<f64>::new(p.words(), d)?.level()
-            };
-            if level > MAX_HEIGHT {
-                return Err(bad(format!("checkpoint page {i} claims level {level}")));
-            }
-            if i == 0 {
-                root_level = level;
-            } else if level >= root_level {
-                return Err(bad(format!("checkpoint page {i} is not below the root")));
-            }
+    /// `InvalidArgument` for bad options (as [`Index::with_options`]); `Corruption` when two
+    /// pages share a handle or `root` is not one of the pages.
+    pub fn from_pages(
+        o: IndexOptions,
+        pages: Vec<(NodeId, LoadedPage)>,
+        root: NodeId,
+        len: u64,
+    ) -> Result<Index> {
+        if (root == NIL) != pages.is_empty()
+            || (root != NIL && !pages.iter().any(|(id, _)| *id == root))
+        {
+            return Err(Error::new(
+                crate::ErrorKind::Corruption,
+                format!("root {root:#x} is not one of the {} pages", pages.len()),
+            ));
         }
-        let root = if pages.is_empty() { NIL } else { 0 };
         if o.precision == 32 {
             Self::with_stores(
                 o,
-                MemoryStore::from_pages(pages, root, len),
+                MemoryStore::from_pages(pages, root, len)?,
                 MemoryStore::new(),
             )
         } else {
             Self::with_stores(
                 o,
                 MemoryStore::new(),
-                MemoryStore::from_pages(pages, root, len),
+                MemoryStore::from_pages(pages, root, len)?,
             )
         }
+    }
+}
+
+/// What a page of the tree says about itself: its level (0 for a leaf) and, for a directory
+/// page, its children's NodeIDs.
+pub struct PageInfo {
+    /// Height above the leaves.
+    pub level: u32,
+    /// Child NodeIDs (empty for a leaf).
+    pub children: Vec<NodeId>,
+}
+
+/// Reads the header and child ids of `words`, a page of an index of `dims` dimensions and
+/// `precision` bits.
+///
+/// # Errors
+/// `Corruption` when the page is not a valid node of that shape.
+pub fn page_info(precision: u32, dims: usize, words: &[u64]) -> Result<PageInfo> {
+    fn get<C: Coord>(words: &[u64], dims: usize) -> Result<PageInfo> {
+        let n = NodeRef::<C>::new(words, dims)?;
+        Ok(PageInfo {
+            level: n.level(),
+            children: if n.is_leaf() {
+                Vec::new()
+            } else {
+                n.ids().to_vec()
+            },
+        })
+    }
+    if precision == 32 {
+        get::<f32>(words, dims)
+    } else {
+        get::<f64>(words, dims)
     }
 }
 
@@ -177,86 +205,61 @@ impl IndexSnapshot {
         }
     }
 
-    /// Number of pages of the tree, counted from the directory nodes (leaves are not read).
-    ///
-    /// # Errors
-    /// `Corruption` for an unreadable page.
-    pub fn page_count(&self) -> Result<u64> {
+    /// The root NodeID of the snapshot's tree (NIL when empty).
+    pub fn root(&self) -> NodeId {
         match &self.typed {
-            SnapTyped::F32(s, n) => count_pages::<f32>(&n.reader(), s.dims),
-            SnapTyped::F64(s, n) => count_pages::<f64>(&n.reader(), s.dims),
+            SnapTyped::F32(_, n) | SnapTyped::F64(_, n) => n.version().root,
         }
     }
 
-    /// Calls `f` with every page of the tree in breadth-first order, root first, with child
-    /// NodeIDs rewritten to the pages' positions in that order (so page 0 is the root and the
-    /// ids are dense). Returns the number of pages. The input of [`Index::from_pages`].
+    /// Walks the tree from the root, depth first. For each NodeID reached, `skip(id)` decides
+    /// whether to stop there without reading the page (the durable engine skips subtrees it
+    /// already has on disk); otherwise `visit(id, page, level)` gets the page and the walk goes
+    /// on into its children.
     ///
     /// # Errors
-    /// `Corruption` for an unreadable page; errors of `f`.
-    pub fn export_pages(&self, mut f: impl FnMut(&[u64]) -> Result<()>) -> Result<u64> {
+    /// `Corruption` for an unreadable page or a tree deeper than the height bound; errors of
+    /// `visit`.
+    pub fn walk(
+        &self,
+        mut skip: impl FnMut(NodeId) -> bool,
+        mut visit: impl FnMut(NodeId, &[u64], u32) -> Result<()>,
+    ) -> Result<()> {
         match &self.typed {
-            SnapTyped::F32(s, n) => export::<f32>(&n.reader(), s.dims, &mut f),
-            SnapTyped::F64(s, n) => export::<f64>(&n.reader(), s.dims, &mut f),
+            SnapTyped::F32(s, n) => walk::<f32>(&n.reader(), s.dims, &mut skip, &mut visit),
+            SnapTyped::F64(s, n) => walk::<f64>(&n.reader(), s.dims, &mut skip, &mut visit),
         }
     }
 }
 
-fn count_pages<C: Coord>(r: &impl PageRead, dims: usize) -> Result<u64> {
-    let root = r.version().root;
-    if root == NIL {
-        return Ok(0);
-    }
-    let mut pages = 1u64;
-    let mut stack = vec![root];
-    while let Some(id) = stack.pop() {
-        let n = NodeRef::<C>::new(r.page(id)?, dims)?;
-        if n.is_leaf() {
-            continue;
-        }
-        pages += n.count() as u64;
-        if n.level() > 1 {
-            stack.extend_from_slice(n.ids());
-        }
-        // Every leaf holds a record and every directory sits on a root-to-leaf path.
-        let bound = r.version().len.saturating_mul(MAX_HEIGHT as u64 + 1) + 1;
-        if pages > bound {
-            return Err(Error::new(
-                crate::ErrorKind::Corruption,
-                "more pages than the records can fill (a cycle)",
-            ));
-        }
-    }
-    Ok(pages)
-}
-
-fn export<C: Coord>(
+fn walk<C: Coord>(
     r: &impl PageRead,
     dims: usize,
-    f: &mut impl FnMut(&[u64]) -> Result<()>,
-) -> Result<u64> {
+    skip: &mut impl FnMut(NodeId) -> bool,
+    visit: &mut impl FnMut(NodeId, &[u64], u32) -> Result<()>,
+) -> Result<()> {
     let root = r.version().root;
     if root == NIL {
-        return Ok(0);
+        return Ok(());
     }
-    let mut queue = VecDeque::from([root]);
-    let mut assigned = 1u64;
-    let mut emitted = 0u64;
-    let mut buf: Vec<u64> = Vec::new();
-    while let Some(id) = queue.pop_front() {
-        buf.clear();
-        buf.extend_from_slice(r.page(id)?);
-        let mut w = NodeMut::<C>::new(&mut buf, dims)?;
-        if !w.as_ref().is_leaf() {
-            let children: Vec<u64> = w.as_ref().ids().to_vec();
-            for (i, child) in children.into_iter().enumerate() {
-                w.set_id(i, assigned);
-                assigned += 1;
-                queue.push_back(child);
-            }
+    let mut stack = vec![(root, u32::MAX)];
+    while let Some((id, parent_level)) = stack.pop() {
+        if skip(id) {
+            continue;
         }
-        f(&buf)?;
-        emitted += 1;
+        let page = r.page(id)?;
+        let n = NodeRef::<C>::new(page, dims)?;
+        let level = n.level();
+        if level >= parent_level || level > MAX_HEIGHT {
+            return Err(Error::new(
+                crate::ErrorKind::Corruption,
+                format!("node {id:#x} at level {level} is not below its parent"),
+            ));
+        }
+        visit(id, page, level)?;
+        if !n.is_leaf() {
+            stack.extend(n.ids().iter().map(|&c| (c, level)));
+        }
     }
-    Ok(emitted)
+    Ok(())
 }

@@ -22,49 +22,41 @@ use std::sync::{Arc, OnceLock};
 use crossbeam_epoch::{self as epoch, Atomic, Guard, Owned, Shared};
 use parking_lot::Mutex;
 
-use super::{NodeId, PageRead, PageWrite, Version, NIL};
+use super::{handle, next_tag, NodeId, PageRead, PageWrite, Version, MAX_HANDLE, NIL};
 use crate::error::{Error, ErrorKind, Result};
 
 const FIRST_SEGMENT_BITS: u32 = 6;
 const SEGMENTS: usize = 40;
 
-/// Words shared by many pages, 8-byte aligned: a checkpoint file mapped into memory (or read
-/// whole when it cannot be mapped). Pages loaded from it point into it instead of being
-/// copied; it lives as long as any of them.
+/// A page whose words live outside the heap: a slot of a memory-mapped segment file of the
+/// durable store. It is read in place, and may verify itself (its checksum) on first use.
 pub trait PageBacking: Send + Sync {
-    /// All words of the backing.
-    fn words(&self) -> &[u64];
+    /// The page's words, 8-byte aligned.
+    ///
+    /// # Errors
+    /// `Corruption` when the page fails its verification.
+    fn words(&self) -> Result<&[u64]>;
 }
 
-/// A page handed to [`MemoryStore::from_pages`]: its own words, or a range of a shared backing.
+/// A page handed to [`MemoryStore::from_pages`]: its own words, or an outside backing.
 pub enum LoadedPage {
     /// Words owned by the page.
     Owned(Vec<u64>),
-    /// Words `range` of a shared backing (a checkpoint).
-    Shared(Arc<dyn PageBacking>, std::ops::Range<usize>),
-}
-
-impl LoadedPage {
-    /// The page's words. Panics if a shared range is outside its backing (constructors check).
-    pub fn words(&self) -> &[u64] {
-        match self {
-            LoadedPage::Owned(v) => v,
-            LoadedPage::Shared(b, r) => &b.words()[r.clone()],
-        }
-    }
+    /// A page read in place from its backing.
+    Shared(Arc<dyn PageBacking>),
 }
 
 enum Page {
     Heap(Box<[u64]>),
-    Shared(Arc<dyn PageBacking>, std::ops::Range<usize>),
+    Shared(Arc<dyn PageBacking>),
 }
 
 impl Page {
     #[inline]
-    fn words(&self) -> &[u64] {
+    fn words(&self) -> Result<&[u64]> {
         match self {
-            Page::Heap(w) => w,
-            Page::Shared(b, r) => &b.words()[r.clone()],
+            Page::Heap(w) => Ok(w),
+            Page::Shared(b) => b.words(),
         }
     }
 }
@@ -127,7 +119,7 @@ impl Inner {
 
     fn load<'g>(&self, id: NodeId, guard: &'g Guard) -> Result<&'g [u64]> {
         let missing = || Error::new(ErrorKind::Corruption, format!("node {id} has no page"));
-        let slot = self.slot(id).ok_or_else(missing)?;
+        let slot = self.slot(handle(id)).ok_or_else(missing)?;
         let p = slot.load(Ordering::Acquire, guard);
         // SAFETY: the pointer was stored by a publication (Release) that happened before the
         // version through which the caller reached `id` was published, and it is only freed by
@@ -135,7 +127,7 @@ impl Inner {
         // a retired page is handed to the collector only when no registered snapshot can reach
         // it. `as_ref` returns None for null, which we report as corruption.
         let page = unsafe { p.as_ref() }.ok_or_else(missing)?;
-        Ok(page.words())
+        page.words()
     }
 
     fn version(&self, guard: &Guard) -> Version {
@@ -145,11 +137,11 @@ impl Inner {
         *unsafe { v.deref() }
     }
 
-    /// Frees the pages of `ids` and makes the ids reusable. Called by the epoch collector once
-    /// no reader can reach them.
+    /// Frees the pages of `ids` and makes their handles reusable, under the next ABA tag.
+    /// Called by the epoch collector once no reader can reach them.
     fn reclaim(&self, ids: Vec<NodeId>) {
         for &id in &ids {
-            if let Some(slot) = self.slot(id) {
+            if let Some(slot) = self.slot(handle(id)) {
                 // SAFETY: no reader can reach `id` any more (see the caller) and the writer does
                 // not touch the slot of an id that is not yet on the free list, so nothing else
                 // accesses this slot while we take the page out and free it.
@@ -162,14 +154,18 @@ impl Inner {
                 }
             }
         }
-        self.free.lock().extend(ids);
+        self.free.lock().extend(ids.into_iter().map(next_tag));
     }
 
     fn alloc_id(&self) -> NodeId {
         if let Some(id) = self.free.lock().pop() {
             return id;
         }
-        self.high.fetch_add(1, Ordering::Relaxed)
+        let h = self.high.fetch_add(1, Ordering::Relaxed);
+        // 2^32 pages of at least 256 bytes is a terabyte of heap: far beyond any machine this
+        // store runs on, so running out of handles is a bug, not a condition to report.
+        assert!(h <= MAX_HANDLE, "node handles exhausted");
+        h
     }
 }
 
@@ -230,25 +226,54 @@ impl MemoryStore {
         }
     }
 
-    /// A store whose current version is the tree of `pages` (page `i` under NodeID `i`), rooted
-    /// at `root` (NIL for an empty tree) with `len` records: a checkpoint being loaded. The
-    /// caller validates the pages; a bad child id later reads as corruption, never as a crash.
-    pub fn from_pages(pages: Vec<LoadedPage>, root: NodeId, len: u64) -> Self {
+    /// A store whose current version is the tree of `pages` (each under its NodeID), rooted at
+    /// `root` (NIL for an empty tree) with `len` records: a checkpoint being loaded. Handles
+    /// below the highest one that no page uses become free (tag 0).
+    ///
+    /// # Errors
+    /// `Corruption` when two pages share a handle or a handle is out of range. The caller
+    /// validates the pages; a bad child id later reads as corruption, never as a crash.
+    pub fn from_pages(pages: Vec<(NodeId, LoadedPage)>, root: NodeId, len: u64) -> Result<Self> {
         let store = MemoryStore::new();
-        let n = pages.len() as u64;
-        for (i, p) in pages.into_iter().enumerate() {
+        let mut high = 0u64;
+        let mut used = Vec::new();
+        for (id, p) in pages {
+            let h = handle(id);
+            if h > MAX_HANDLE {
+                return Err(Error::new(
+                    ErrorKind::Corruption,
+                    format!("node {id:#x}: handle out of range"),
+                ));
+            }
             let page = match p {
                 LoadedPage::Owned(words) => Page::Heap(words.into_boxed_slice()),
-                LoadedPage::Shared(b, r) => Page::Shared(b, r),
+                LoadedPage::Shared(b) => Page::Shared(b),
             };
-            // Not yet shared with any reader: plain stores suffice; the Release pairs with the
-            // Acquire of later loads all the same.
-            store
-                .inner
-                .slot_or_create(i as u64)
-                .store(Owned::new(page), Ordering::Release);
+            let slot = store.inner.slot_or_create(h);
+            // Not yet shared with any reader: unprotected access is sound, and the Release
+            // pairs with the Acquire of later loads all the same.
+            // SAFETY: the store was created above and is not shared with any thread.
+            let g = unsafe { epoch::unprotected() };
+            if !slot.load(Ordering::Relaxed, g).is_null() {
+                return Err(Error::new(
+                    ErrorKind::Corruption,
+                    format!("two pages share handle {h}"),
+                ));
+            }
+            slot.store(Owned::new(page), Ordering::Release);
+            high = high.max(h + 1);
+            used.push(h);
         }
-        store.inner.high.store(n, Ordering::Relaxed);
+        used.sort_unstable();
+        let mut free = Vec::new();
+        let mut next = 0;
+        for h in used {
+            free.extend(next..h);
+            next = h + 1;
+        }
+        free.reverse(); // lowest handles are reused first
+        *store.inner.free.lock() = free;
+        store.inner.high.store(high, Ordering::Relaxed);
         let v = Owned::new(Version { root, len, seq: 0 });
         // SAFETY: the store was created above and is not shared: no reader can hold the old
         // version, so it can be destroyed at once.
@@ -257,7 +282,7 @@ impl MemoryStore {
             let old = store.inner.current.swap(v, Ordering::AcqRel, g);
             drop(old.into_owned());
         }
-        store
+        Ok(store)
     }
 
     /// The current published version.
@@ -381,7 +406,7 @@ impl MemoryTxn<'_> {
     pub fn publish(mut self, root: NodeId, len: u64) {
         let inner = self.inner;
         for (id, words) in self.dirty.drain() {
-            let slot = inner.slot_or_create(id);
+            let slot = inner.slot_or_create(handle(id));
             let old = slot.swap(
                 Owned::new(Page::Heap(words.into_boxed_slice())),
                 Ordering::Release,

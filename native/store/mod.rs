@@ -12,11 +12,45 @@ pub mod memory;
 
 use crate::error::Result;
 
-/// A node identifier. [`NIL`] marks "no node" (the root of an empty tree).
+/// A node identifier: a handle (the low 32 bits, the node's slot in the store's page table)
+/// and an ABA tag (the high 32 bits), which grows by one each time a reclaimed handle is reused.
+/// Two pages that ever lived under one handle therefore have different NodeIDs, which is what
+/// lets the durable engine tell an unchanged page from a new one by NodeID alone (its object
+/// table maps NodeID → disk slot). [`NIL`] marks "no node" (the root of an empty tree).
 pub type NodeId = u64;
 
 /// The absent node.
 pub const NIL: NodeId = u64::MAX;
+
+/// Bits of the handle part of a [`NodeId`].
+pub const HANDLE_BITS: u32 = 32;
+/// Largest usable handle (the all-ones handle belongs to [`NIL`]).
+pub const MAX_HANDLE: u64 = (1 << HANDLE_BITS) - 2;
+
+/// The handle (page-table slot) of `id`.
+#[inline]
+pub fn handle(id: NodeId) -> u64 {
+    id & ((1 << HANDLE_BITS) - 1)
+}
+
+/// The ABA tag of `id`.
+#[inline]
+pub fn tag(id: NodeId) -> u32 {
+    (id >> HANDLE_BITS) as u32
+}
+
+/// The NodeID of `handle` with `tag`.
+#[inline]
+pub fn node_id(handle: u64, tag: u32) -> NodeId {
+    debug_assert!(handle <= MAX_HANDLE);
+    ((tag as u64) << HANDLE_BITS) | handle
+}
+
+/// The NodeID the next page under the handle of `id` gets once `id` is reclaimed.
+#[inline]
+pub fn next_tag(id: NodeId) -> NodeId {
+    node_id(handle(id), tag(id).wrapping_add(1))
+}
 
 /// A published state of the tree: its root, its record count and a sequence number that grows
 /// by one with every publication.

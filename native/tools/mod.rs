@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::engine::backend::{Backend, StdBackend};
 use crate::engine::manifest::{self, Manifest};
+use crate::engine::segments::SegmentStats;
 use crate::engine::superblock;
 use crate::engine::wal;
 use crate::engine::{Runtime, RuntimeOptions};
@@ -72,6 +73,9 @@ pub struct Report {
     pub fields: Vec<FieldReport>,
     /// Files of the directory and their sizes.
     pub files: Vec<(String, u64)>,
+    /// Pages of the checkpoint (object table entries, all fields) and the segment files'
+    /// slots, used and in all.
+    pub segments: SegmentStats,
     /// Problems found; empty when the directory is sound.
     pub problems: Vec<String>,
     /// Observations that are not damage (e.g. a torn log tail, which a crash leaves).
@@ -116,11 +120,13 @@ pub fn fsck(dir: &Path) -> Result<Report> {
             wal_start: 0,
             roots: vec![],
             files: vec![],
+            segments: vec![],
         },
         logs: vec![],
         epoch: 0,
         fields: vec![],
         files,
+        segments: SegmentStats::default(),
         problems: vec![],
         notes: vec![],
     };
@@ -172,6 +178,10 @@ pub fn fsck(dir: &Path) -> Result<Report> {
         match Runtime::open(dir, opts) {
             Ok(rt) => {
                 report.epoch = rt.stats().epoch;
+                match rt.verify_checkpoint() {
+                    Ok(st) => report.segments = st,
+                    Err(e) => problems.push(format!("checkpoint pages: {e}")),
+                }
                 let snap = rt.snapshot()?;
                 for name in rt.field_names() {
                     let Some(f) = rt.get(&name)? else { continue };
@@ -239,6 +249,12 @@ impl Report {
             );
         }
         let _ = writeln!(s, "recovered epoch {}", self.epoch);
+        let g = &self.segments;
+        let _ = writeln!(
+            s,
+            "checkpoint pages {} in {} segment files: {} of {} slots used ({} bytes)",
+            g.pages, g.files, g.used_slots, g.total_slots, g.bytes
+        );
         for f in &self.fields {
             let _ = writeln!(
                 s,

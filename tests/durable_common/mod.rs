@@ -192,7 +192,7 @@ pub fn verify_state(rt: &Runtime, model: &Model, ctx: &str) {
 }
 
 /// Checks that the runtime recovered exactly the committed state of its epoch, at or after
-/// `min_epoch`.
+/// `min_epoch`, and that its checkpoint's pages agree with the object table and allocator.
 pub fn verify_recovered(rt: &Runtime, history: &History, min_epoch: u64, ctx: &str) -> u64 {
     let epoch = rt.stats().epoch;
     assert!(
@@ -206,5 +206,13 @@ pub fn verify_recovered(rt: &Runtime, history: &History, min_epoch: u64, ctx: &s
         )
     });
     verify_state(rt, model, ctx);
+    let seg = rt
+        .verify_checkpoint()
+        .unwrap_or_else(|e| panic!("{ctx}: checkpoint pages against the object table: {e}"));
+    assert_eq!(
+        seg.pages,
+        rt.stats().checkpoint_pages,
+        "{ctx}: checkpoint pages"
+    );
     epoch
 }

@@ -1,0 +1,904 @@
+//! Where checkpointed pages live: the object table and the segment allocator (DESIGN.md §5;
+//! byte layouts in `FORMAT.md`, "Segment files" and "Checkpoint").
+//!
+//! - **Size classes.** A page goes into the smallest power-of-two slot of at least 4 KiB that
+//!   holds it: 4 KiB for a normal node of the default size, up to 256 KiB for a 64-block
+//!   supernode (larger node sizes get larger classes).
+//! - **Segment files.** One file per size class, `seg-<log2 of the slot size>.xsd` (`seg-12.xsd`
+//!   holds 4 KiB slots), a plain array of slots: slot `i` is at byte `i × slot size`. Files grow
+//!   a segment (64 slots) or an eighth of their size at a time, whichever is more. One file
+//!   descriptor per class file, however large it grows.
+//! - **Object table.** Per field, NodeID → [`Entry`] (class, slot, length, CRC32C of the page,
+//!   level, birth epoch): which slot holds each page of the checkpointed tree. In memory it is
+//!   indexed by the NodeID's handle in shards of [`SHARD`] entries, each allocated when its
+//!   first handle is used (progressive activation). A checkpoint writes the whole table
+//!   (32 bytes per page); the pages themselves are written only when new.
+//! - **Free space.** A bitmap per class of the slots the durable checkpoint uses. It is not
+//!   stored: recovery rebuilds it from the object table (which the C++ original failed to do,
+//!   so its new nodes overwrote live ones).
+//! - **Incremental, copy-on-write checkpoints** ([`Plan`]): the tree is walked from the root,
+//!   stopping at every page whose NodeID the table already holds (a published page never
+//!   changes and a reclaimed handle comes back under a new ABA tag, so an unchanged NodeID is an
+//!   unchanged subtree). New pages go into slots free in the durable checkpoint; slots of pages
+//!   the old tree had and the new one lacks are found by walking the old tree down to the kept
+//!   subtrees, and become free only once the new checkpoint is the durable one. A crash before
+//!   the superblock switch therefore finds the old checkpoint's slots untouched.
+//! - **Pages in place.** At open the class files are mapped in windows of [`WINDOW_BYTES`] and
+//!   each page of the table is used in place: it checks its CRC and level on first use, so
+//!   opening reads the table, not the pages. A slot whose mapped page is still in memory (a
+//!   snapshot may read it) is *pinned*: it is not reused until that page object is dropped.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+
+use super::backend::{Backend, BackendFile};
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::memory::{LoadedPage, PageBacking};
+use crate::store::{handle, NodeId, MAX_HANDLE, NIL};
+use crate::xtree::params::MAX_HEIGHT;
+
+/// log2 of the smallest slot (4 KiB).
+pub const MIN_CLASS: u32 = 12;
+/// log2 of the largest slot accepted from disk (64 MiB).
+pub const MAX_CLASS: u32 = 26;
+/// Slots per segment: the unit of file growth and one word of the free-space bitmap.
+pub const SEGMENT_SLOTS: u64 = 64;
+/// Bytes of one mapping window of a class file (a multiple of every slot size).
+pub const WINDOW_BYTES: u64 = 64 << 20;
+/// Bytes of one object table entry on disk.
+pub const ENTRY_BYTES: usize = 32;
+/// Entries per shard of the in-memory object table.
+pub const SHARD: usize = 1024;
+/// Largest write issued at once when slots are contiguous.
+const RUN_BYTES: usize = 4 << 20;
+
+/// The size class (log2 of the slot size) of a page of `words` 64-bit words.
+pub fn class_for(words: usize) -> u32 {
+    ((words * 8).next_power_of_two().trailing_zeros()).max(MIN_CLASS)
+}
+
+/// The file name of the segment file of `class`.
+pub fn file_name(class: u32) -> String {
+    format!("seg-{class:02}.xsd")
+}
+
+/// The class of a segment file name, if it is one.
+pub fn parse_name(name: &str) -> Option<u32> {
+    let d = name.strip_prefix("seg-")?.strip_suffix(".xsd")?;
+    let c: u32 = (d.len() == 2).then(|| d.parse().ok())??;
+    (MIN_CLASS..=MAX_CLASS).contains(&c).then_some(c)
+}
+
+fn corrupt(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Corruption, msg)
+}
+
+/// One object table entry: where the page of NodeID `node` is.
+///
+/// On disk (32 bytes, little-endian): `node u64 | birth u64 | slot u48 | class u8 | level u8 |
+/// words u32 | crc32c u32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The page's NodeID (handle and ABA tag).
+    pub node: NodeId,
+    /// Epoch of the checkpoint that first wrote the page.
+    pub birth: u64,
+    /// Slot index in the class file.
+    pub slot: u64,
+    /// Size class (log2 of the slot size).
+    pub class: u32,
+    /// Level of the node (0 = leaf).
+    pub level: u32,
+    /// Length of the page in 64-bit words.
+    pub words: u32,
+    /// CRC32C of the page's bytes.
+    pub crc: u32,
+}
+
+const EMPTY: Entry = Entry {
+    node: NIL,
+    birth: 0,
+    slot: 0,
+    class: 0,
+    level: 0,
+    words: 0,
+    crc: 0,
+};
+
+impl Entry {
+    /// The entry's 32 bytes.
+    pub fn encode(&self) -> [u8; ENTRY_BYTES] {
+        let mut b = [0u8; ENTRY_BYTES];
+        b[0..8].copy_from_slice(&self.node.to_le_bytes());
+        b[8..16].copy_from_slice(&self.birth.to_le_bytes());
+        let packed = self.slot | (self.class as u64) << 48 | (self.level as u64) << 56;
+        b[16..24].copy_from_slice(&packed.to_le_bytes());
+        b[24..28].copy_from_slice(&self.words.to_le_bytes());
+        b[28..32].copy_from_slice(&self.crc.to_le_bytes());
+        b
+    }
+
+    /// Decodes 32 bytes and checks every field against its bounds.
+    ///
+    /// # Errors
+    /// `Corruption` for a NodeID, class, level or length no page can have.
+    pub fn decode(b: &[u8]) -> Result<Entry> {
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+        let packed = u64_at(16);
+        let e = Entry {
+            node: u64_at(0),
+            birth: u64_at(8),
+            slot: packed & ((1 << 48) - 1),
+            class: ((packed >> 48) & 0xff) as u32,
+            level: (packed >> 56) as u32,
+            words: u32_at(24),
+            crc: u32_at(28),
+        };
+        if e.node == NIL || handle(e.node) > MAX_HANDLE {
+            return Err(corrupt(format!("object table: bad NodeID {:#x}", e.node)));
+        }
+        if !(MIN_CLASS..=MAX_CLASS).contains(&e.class)
+            || e.level > MAX_HEIGHT
+            || e.words < 8
+            || (e.words as u64) * 8 > 1 << e.class
+        {
+            return Err(corrupt(format!(
+                "object table: impossible entry for node {:#x} (class {}, level {}, {} words)",
+                e.node, e.class, e.level, e.words
+            )));
+        }
+        Ok(e)
+    }
+}
+
+/// One field's object table: handle → [`Entry`], in shards activated on first use.
+#[derive(Clone, Default)]
+pub struct ObjectTable {
+    shards: Vec<Option<Box<[Entry]>>>,
+    len: usize,
+}
+
+impl ObjectTable {
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The entry of the handle of `id`, whatever its tag.
+    pub fn get(&self, id: NodeId) -> Option<&Entry> {
+        let h = handle(id) as usize;
+        let e = &self.shards.get(h / SHARD)?.as_ref()?[h % SHARD];
+        (e.node != NIL).then_some(e)
+    }
+
+    /// Whether the table holds exactly NodeID `id` (handle and tag).
+    pub fn holds(&self, id: NodeId) -> bool {
+        self.get(id).is_some_and(|e| e.node == id)
+    }
+
+    /// Adds `e`.
+    ///
+    /// # Errors
+    /// `Corruption` when its handle already has an entry.
+    pub fn insert(&mut self, e: Entry) -> Result<()> {
+        let h = handle(e.node) as usize;
+        if self.shards.len() <= h / SHARD {
+            self.shards.resize_with(h / SHARD + 1, || None);
+        }
+        let shard = self.shards[h / SHARD].get_or_insert_with(|| vec![EMPTY; SHARD].into());
+        let slot = &mut shard[h % SHARD];
+        if slot.node != NIL {
+            return Err(corrupt(format!(
+                "object table: nodes {:#x} and {:#x} share a handle",
+                slot.node, e.node
+            )));
+        }
+        *slot = e;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Removes and returns the entry of exactly NodeID `id`.
+    pub fn remove(&mut self, id: NodeId) -> Option<Entry> {
+        let h = handle(id) as usize;
+        let slot = &mut self.shards.get_mut(h / SHARD)?.as_mut()?[h % SHARD];
+        if slot.node != id {
+            return None;
+        }
+        self.len -= 1;
+        Some(std::mem::replace(slot, EMPTY))
+    }
+
+    /// Every entry, in handle order.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.shards
+            .iter()
+            .flatten()
+            .flat_map(|s| s.iter())
+            .filter(|e| e.node != NIL)
+    }
+}
+
+/// Slots whose mapped page is still in memory: they are not reused until it is dropped.
+struct Pins {
+    bits: Vec<AtomicU64>,
+}
+
+impl Pins {
+    fn new(slots: u64) -> Pins {
+        Pins {
+            bits: (0..slots.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+    fn pinned(&self, slot: u64) -> bool {
+        self.bits
+            .get((slot / 64) as usize)
+            .is_some_and(|w| w.load(Ordering::Acquire) & (1 << (slot % 64)) != 0)
+    }
+    fn set(&self, slot: u64) {
+        self.bits[(slot / 64) as usize].fetch_or(1 << (slot % 64), Ordering::AcqRel);
+    }
+    fn clear(&self, slot: u64) {
+        self.bits[(slot / 64) as usize].fetch_and(!(1 << (slot % 64)), Ordering::AcqRel);
+    }
+}
+
+/// One mapping window of a class file: mapped, or read when the backend cannot map.
+enum Window {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u64>),
+}
+
+impl Window {
+    fn words(&self) -> &[u64] {
+        match self {
+            // Checked aligned and a whole number of words when the window was made.
+            Window::Mapped(m) => bytemuck::cast_slice(&m[..]),
+            Window::Read(v) => v,
+        }
+    }
+}
+
+const UNCHECKED: u8 = 0;
+const CHECKED: u8 = 1;
+
+/// A page read in place from a window; verifies its CRC and level on first use.
+struct MappedPage {
+    window: Arc<Window>,
+    start: usize,
+    entry: Entry,
+    state: AtomicU8,
+    pins: Arc<Pins>,
+}
+
+impl PageBacking for MappedPage {
+    #[inline]
+    fn words(&self) -> Result<&[u64]> {
+        let w = &self.window.words()[self.start..self.start + self.entry.words as usize];
+        if self.state.load(Ordering::Acquire) == CHECKED {
+            return Ok(w);
+        }
+        verify(&self.entry, w)?;
+        self.state.store(CHECKED, Ordering::Release);
+        Ok(w)
+    }
+}
+
+impl Drop for MappedPage {
+    fn drop(&mut self) {
+        self.pins.clear(self.entry.slot);
+    }
+}
+
+/// Checks `words` against its table entry: CRC32C and the level in the page header.
+///
+/// # Errors
+/// `Corruption` naming the node, class and slot.
+pub fn verify(e: &Entry, words: &[u64]) -> Result<()> {
+    let where_ = || {
+        format!(
+            "page of node {:#x} ({} slot {})",
+            e.node,
+            file_name(e.class),
+            e.slot
+        )
+    };
+    if crc32c::crc32c(bytemuck::cast_slice(words)) != e.crc {
+        return Err(corrupt(format!("{}: checksum mismatch", where_())));
+    }
+    if (words[1] >> 32) as u32 != e.level {
+        return Err(corrupt(format!(
+            "{}: level {} where the object table says {}",
+            where_(),
+            words[1] >> 32,
+            e.level
+        )));
+    }
+    Ok(())
+}
+
+struct ClassFile {
+    file: Arc<dyn BackendFile>,
+    /// Slots the file holds (its length over the slot size).
+    slots: u64,
+    /// Slots the durable checkpoint uses.
+    used: Vec<u64>,
+    /// Slots of pages mapped at open that are still in memory.
+    pins: Arc<Pins>,
+    /// Windows mapped at open (index = offset / WINDOW_BYTES).
+    windows: Vec<Option<Arc<Window>>>,
+}
+
+impl ClassFile {
+    fn bytes(class: u32) -> u64 {
+        1 << class
+    }
+    fn is_used(&self, slot: u64) -> bool {
+        self.used
+            .get((slot / 64) as usize)
+            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
+    }
+}
+
+fn set_bit(bits: &mut Vec<u64>, slot: u64) {
+    let w = (slot / 64) as usize;
+    if bits.len() <= w {
+        bits.resize(w + 1, 0);
+    }
+    bits[w] |= 1 << (slot % 64);
+}
+
+fn clear_bit(bits: &mut [u64], slot: u64) {
+    if let Some(w) = bits.get_mut((slot / 64) as usize) {
+        *w &= !(1 << (slot % 64));
+    }
+}
+
+/// A class file as the manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SegmentRef {
+    /// File name.
+    pub file: String,
+    /// Slot size in bytes.
+    pub slot_bytes: u64,
+    /// Slots the file held when the manifest was written.
+    pub slots: u64,
+}
+
+/// Counts of the segment store (for `stats`, `fsck` and tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SegmentStats {
+    /// Pages of the durable checkpoint (object table entries of all fields).
+    pub pages: u64,
+    /// Slots in use by the durable checkpoint.
+    pub used_slots: u64,
+    /// Slots the class files hold.
+    pub total_slots: u64,
+    /// Bytes of the class files.
+    pub bytes: u64,
+    /// Open class files (one descriptor each).
+    pub files: u64,
+}
+
+/// The class files of a data directory and their free space.
+pub struct Segments {
+    backend: Arc<dyn Backend>,
+    classes: BTreeMap<u32, ClassFile>,
+}
+
+impl Segments {
+    /// Opens the class files of the directory and rebuilds their free space from `tables`
+    /// (the object tables of the durable checkpoint, one per field); maps the files in windows.
+    ///
+    /// # Errors
+    /// `Corruption` when an entry's slot lies outside its file or two entries share a slot;
+    /// `Io` from the backend.
+    pub fn open(backend: Arc<dyn Backend>, tables: &[ObjectTable]) -> Result<Segments> {
+        let mut classes = BTreeMap::new();
+        for name in backend.list()? {
+            let Some(class) = parse_name(&name) else {
+                continue;
+            };
+            let file = backend.open(&name, false)?;
+            let slots = file.size()? / ClassFile::bytes(class);
+            classes.insert(
+                class,
+                ClassFile {
+                    file,
+                    slots,
+                    used: vec![0; slots.div_ceil(64) as usize],
+                    pins: Arc::new(Pins::new(slots)),
+                    windows: Vec::new(),
+                },
+            );
+        }
+        for e in tables.iter().flat_map(|t| t.iter()) {
+            let c = classes.get_mut(&e.class).ok_or_else(|| {
+                corrupt(format!(
+                    "node {:#x} is in {}, which does not exist",
+                    e.node,
+                    file_name(e.class)
+                ))
+            })?;
+            if e.slot >= c.slots {
+                return Err(corrupt(format!(
+                    "node {:#x} is in slot {} of {}, which has {} slots",
+                    e.node,
+                    e.slot,
+                    file_name(e.class),
+                    c.slots
+                )));
+            }
+            if c.is_used(e.slot) {
+                return Err(corrupt(format!(
+                    "two nodes share slot {} of {}",
+                    e.slot,
+                    file_name(e.class)
+                )));
+            }
+            set_bit(&mut c.used, e.slot);
+        }
+        Ok(Segments { backend, classes })
+    }
+
+    /// The page of `e`, to be used in place: a view into the mapped window (mapped on first
+    /// need), pinned until dropped.
+    ///
+    /// # Errors
+    /// `Io` when the window cannot be mapped or read.
+    pub fn page(&mut self, e: &Entry) -> Result<LoadedPage> {
+        let c = self
+            .classes
+            .get_mut(&e.class)
+            .ok_or_else(|| Error::internal("page of a class without a file"))?;
+        let offset = e.slot * ClassFile::bytes(e.class);
+        let w = (offset / WINDOW_BYTES) as usize;
+        if c.windows.len() <= w {
+            c.windows.resize_with(w + 1, || None);
+        }
+        let window = match &c.windows[w] {
+            Some(win) => win.clone(),
+            None => {
+                let start = w as u64 * WINDOW_BYTES;
+                let len = (c.slots * ClassFile::bytes(e.class) - start).min(WINDOW_BYTES) as usize;
+                let win = match c.file.map_range(start, len)? {
+                    Some(m) if bytemuck::try_cast_slice::<u8, u64>(&m[..]).is_ok() => {
+                        Window::Mapped(m)
+                    }
+                    _ => {
+                        let mut v = vec![0u64; len / 8];
+                        c.file.read_at(start, bytemuck::cast_slice_mut(&mut v))?;
+                        Window::Read(v)
+                    }
+                };
+                let win = Arc::new(win);
+                c.windows[w] = Some(win.clone());
+                win
+            }
+        };
+        c.pins.set(e.slot);
+        Ok(LoadedPage::Shared(Arc::new(MappedPage {
+            window,
+            start: ((offset - w as u64 * WINDOW_BYTES) / 8) as usize,
+            entry: *e,
+            state: AtomicU8::new(UNCHECKED),
+            pins: c.pins.clone(),
+        })))
+    }
+
+    /// Reads the page of `e` from its file (not through a mapping) and verifies it.
+    ///
+    /// # Errors
+    /// `Io` from the backend, `Corruption` when the page fails verification.
+    pub fn read(&self, e: &Entry) -> Result<Vec<u64>> {
+        let c = self
+            .classes
+            .get(&e.class)
+            .ok_or_else(|| corrupt(format!("{} is missing", file_name(e.class))))?;
+        let mut v = vec![0u64; e.words as usize];
+        c.file.read_at(
+            e.slot * ClassFile::bytes(e.class),
+            bytemuck::cast_slice_mut(&mut v),
+        )?;
+        verify(e, &v)?;
+        Ok(v)
+    }
+
+    /// The class files as the manifest lists them.
+    pub fn refs(&self) -> Vec<SegmentRef> {
+        self.classes
+            .iter()
+            .map(|(&class, c)| SegmentRef {
+                file: file_name(class),
+                slot_bytes: ClassFile::bytes(class),
+                slots: c.slots,
+            })
+            .collect()
+    }
+
+    /// Counts for statistics.
+    pub fn stats(&self) -> SegmentStats {
+        let mut s = SegmentStats::default();
+        for (&class, c) in &self.classes {
+            s.used_slots += c.used.iter().map(|w| w.count_ones() as u64).sum::<u64>();
+            s.total_slots += c.slots;
+            s.bytes += c.slots * ClassFile::bytes(class);
+            s.files += 1;
+        }
+        s
+    }
+
+    /// Starts a checkpoint's allocations (see [`Plan`]).
+    pub fn plan(&mut self) -> Plan<'_> {
+        let taken = self
+            .classes
+            .iter()
+            .map(|(&k, c)| (k, c.used.clone()))
+            .collect();
+        Plan {
+            segs: self,
+            taken,
+            hint: BTreeMap::new(),
+            freed: Vec::new(),
+            runs: BTreeMap::new(),
+            touched: Vec::new(),
+            pages: 0,
+            bytes: 0,
+        }
+    }
+}
+
+/// Contiguous slots being gathered into one write.
+struct Run {
+    first: u64,
+    slots: u64,
+    buf: Vec<u8>,
+}
+
+/// The allocations of one checkpoint. New pages go into slots that are free in the durable
+/// checkpoint and not pinned; freed slots stay in use until [`Plan::commit`], which the caller
+/// runs only once the checkpoint is durable. Dropping a plan discards its allocations (the
+/// bytes written into free slots are garbage nobody references).
+pub struct Plan<'a> {
+    segs: &'a mut Segments,
+    /// Per class: slots in use by the durable checkpoint or taken by this plan.
+    taken: BTreeMap<u32, Vec<u64>>,
+    hint: BTreeMap<u32, u64>,
+    freed: Vec<(u32, u64)>,
+    runs: BTreeMap<u32, Run>,
+    touched: Vec<u32>,
+    /// Pages written by this plan.
+    pub pages: u64,
+    /// Bytes written by this plan.
+    pub bytes: u64,
+}
+
+impl Plan<'_> {
+    fn class_file(&mut self, class: u32) -> Result<&mut ClassFile> {
+        if !self.segs.classes.contains_key(&class) {
+            let file = self.segs.backend.open(&file_name(class), true)?;
+            let slots = file.size()? / ClassFile::bytes(class);
+            self.segs.classes.insert(
+                class,
+                ClassFile {
+                    file,
+                    slots,
+                    used: Vec::new(),
+                    pins: Arc::new(Pins::new(0)),
+                    windows: Vec::new(),
+                },
+            );
+        }
+        Ok(self.segs.classes.get_mut(&class).expect("inserted"))
+    }
+
+    fn alloc(&mut self, class: u32) -> Result<u64> {
+        if !self.touched.contains(&class) {
+            self.touched.push(class);
+        }
+        let start = self.hint.get(&class).copied().unwrap_or(0);
+        let c = self.class_file(class)?;
+        let slots = c.slots;
+        let pins = c.pins.clone();
+        let taken = self.taken.entry(class).or_default();
+        let mut slot = start;
+        while slot < slots {
+            let w = taken.get((slot / 64) as usize).copied().unwrap_or(0);
+            if w == u64::MAX {
+                slot = (slot / 64 + 1) * 64;
+                continue;
+            }
+            if w & (1 << (slot % 64)) == 0 && !pins.pinned(slot) {
+                break;
+            }
+            slot += 1;
+        }
+        if slot >= slots {
+            // Grow by a segment or an eighth of the file, whichever is more.
+            let c = self.class_file(class)?;
+            let grow = SEGMENT_SLOTS
+                .max(c.slots / 8)
+                .next_multiple_of(SEGMENT_SLOTS);
+            let new_slots = c.slots.max(slot) + grow;
+            c.file.set_len(new_slots * ClassFile::bytes(class))?;
+            c.slots = new_slots;
+        }
+        let taken = self.taken.entry(class).or_default();
+        set_bit(taken, slot);
+        self.hint.insert(class, slot + 1);
+        Ok(slot)
+    }
+
+    /// Writes `page` (NodeID `node`, at `level`) into a new slot and returns its entry, born
+    /// at `epoch`. Writes are gathered while slots are contiguous; [`Plan::sync`] flushes them.
+    ///
+    /// # Errors
+    /// `Io` from the backend.
+    pub fn write(&mut self, node: NodeId, page: &[u64], level: u32, epoch: u64) -> Result<Entry> {
+        let class = class_for(page.len());
+        let slot = self.alloc(class)?;
+        let bytes: &[u8] = bytemuck::cast_slice(page);
+        let slot_bytes = ClassFile::bytes(class) as usize;
+        let contiguous = self
+            .runs
+            .get(&class)
+            .is_some_and(|r| r.first + r.slots == slot && r.buf.len() + slot_bytes <= RUN_BYTES);
+        if !contiguous {
+            self.flush(class)?;
+            self.runs.insert(
+                class,
+                Run {
+                    first: slot,
+                    slots: 0,
+                    buf: Vec::new(),
+                },
+            );
+        }
+        let run = self.runs.get_mut(&class).expect("run");
+        // Each slot is written whole (the page, then zeros) so that a run is one write.
+        let at = run.buf.len();
+        run.buf.extend_from_slice(bytes);
+        run.buf.resize(at + slot_bytes, 0);
+        run.slots += 1;
+        self.pages += 1;
+        self.bytes += bytes.len() as u64;
+        Ok(Entry {
+            node,
+            birth: epoch,
+            slot,
+            class,
+            level,
+            words: page.len() as u32,
+            crc: crc32c::crc32c(bytes),
+        })
+    }
+
+    fn flush(&mut self, class: u32) -> Result<()> {
+        if let Some(run) = self.runs.remove(&class) {
+            if run.slots > 0 {
+                let c = self.class_file(class)?;
+                c.file
+                    .write_at(run.first * ClassFile::bytes(class), &run.buf)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the slot of `e` free once the plan commits.
+    pub fn free(&mut self, e: &Entry) {
+        self.freed.push((e.class, e.slot));
+    }
+
+    /// Reads and verifies the page of `e` (a page of the durable checkpoint).
+    ///
+    /// # Errors
+    /// As [`Segments::read`].
+    pub fn read(&self, e: &Entry) -> Result<Vec<u64>> {
+        self.segs.read(e)
+    }
+
+    /// Flushes the gathered writes and syncs every class file written: after this, the new
+    /// pages are durable (the manifest that names them is written next).
+    ///
+    /// # Errors
+    /// `Io` from the backend.
+    pub fn sync(&mut self) -> Result<()> {
+        let classes: Vec<u32> = self.runs.keys().copied().collect();
+        for class in classes {
+            self.flush(class)?;
+        }
+        for class in self.touched.clone() {
+            self.class_file(class)?.file.sync()?;
+        }
+        Ok(())
+    }
+
+    /// The class files as the manifest of this checkpoint lists them.
+    pub fn refs(&self) -> Vec<SegmentRef> {
+        self.segs.refs()
+    }
+
+    /// Makes the plan's allocation the durable one: its new slots in use, its freed slots free
+    /// (reusable unless still pinned). Call only after the checkpoint is durable.
+    pub fn commit(self) {
+        let Plan {
+            segs,
+            mut taken,
+            freed,
+            ..
+        } = self;
+        for (class, slot) in freed {
+            if let Some(bits) = taken.get_mut(&class) {
+                clear_bit(bits, slot);
+            }
+        }
+        for (class, bits) in taken {
+            if let Some(c) = segs.classes.get_mut(&class) {
+                c.used = bits;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::backend::FaultBackend;
+
+    #[test]
+    fn classes_and_names() {
+        assert_eq!(class_for(512), 12);
+        assert_eq!(class_for(8), 12);
+        assert_eq!(class_for(513), 13);
+        assert_eq!(class_for(32 * 1024), 18);
+        assert_eq!(parse_name(&file_name(12)), Some(12));
+        assert_eq!(parse_name("seg-99.xsd"), None);
+        assert_eq!(parse_name("seg-1.xsd"), None);
+    }
+
+    #[test]
+    fn entry_round_trip_and_bounds() {
+        let e = Entry {
+            node: crate::store::node_id(77, 3),
+            birth: 9,
+            slot: 12345,
+            class: 13,
+            level: 2,
+            words: 700,
+            crc: 0xdead_beef,
+        };
+        assert_eq!(Entry::decode(&e.encode()).unwrap(), e);
+        let mut bad = e;
+        bad.words = 2000; // more than 8 KiB
+        assert!(Entry::decode(&bad.encode()).is_err());
+        bad = e;
+        bad.class = 40;
+        assert!(Entry::decode(&bad.encode()).is_err());
+    }
+
+    #[test]
+    fn table_rejects_shared_handles() {
+        let mut t = ObjectTable::default();
+        let e = |node| Entry {
+            node,
+            birth: 1,
+            slot: 0,
+            class: 12,
+            level: 0,
+            words: 8,
+            crc: 0,
+        };
+        t.insert(e(5)).unwrap();
+        assert!(t.holds(5));
+        assert!(!t.holds(crate::store::node_id(5, 1)));
+        assert!(t.insert(e(crate::store::node_id(5, 1))).is_err());
+        assert!(t.remove(crate::store::node_id(5, 1)).is_none());
+        assert_eq!(t.remove(5).unwrap().node, 5);
+        assert!(t.is_empty());
+        t.insert(e(5000)).unwrap();
+        assert_eq!(t.iter().count(), 1);
+    }
+
+    fn page(level: u32, fill: u64, words: usize) -> Vec<u64> {
+        let mut p = vec![fill; words];
+        p[1] = (level as u64) << 32;
+        p
+    }
+
+    #[test]
+    fn freed_slots_are_reused_only_after_commit_and_unpin() {
+        let b = Arc::new(FaultBackend::new());
+        let mut segs = Segments::open(b.clone(), &[]).unwrap();
+        let mut plan = segs.plan();
+        let a = plan.write(1, &page(0, 1, 512), 0, 1).unwrap();
+        let c = plan.write(2, &page(0, 2, 512), 0, 1).unwrap();
+        assert_eq!((a.slot, c.slot), (0, 1));
+        plan.sync().unwrap();
+        plan.commit();
+        // Free `a` in the next plan: its slot is not reused by that plan.
+        let mut plan = segs.plan();
+        plan.free(&a);
+        let d = plan.write(3, &page(0, 3, 512), 0, 2).unwrap();
+        assert_eq!(d.slot, 2);
+        plan.sync().unwrap();
+        plan.commit();
+        // Committed: the slot of `a` is free again.
+        let mut plan = segs.plan();
+        assert_eq!(plan.write(4, &page(0, 4, 512), 0, 3).unwrap().slot, 0);
+        drop(plan);
+        // Reopen with `c` and `d` live: a mapped page of `c` pins its slot after it is freed.
+        let mut t = ObjectTable::default();
+        t.insert(c).unwrap();
+        t.insert(d).unwrap();
+        let mut segs = Segments::open(b.clone(), std::slice::from_ref(&t)).unwrap();
+        let mapped = segs.page(&c).unwrap();
+        let LoadedPage::Shared(p) = &mapped else {
+            panic!("a shared page")
+        };
+        assert_eq!(p.words().unwrap()[2], 2);
+        let mut plan = segs.plan();
+        plan.free(&c);
+        plan.commit();
+        let mut plan = segs.plan();
+        let e = plan.write(5, &page(0, 5, 512), 0, 4).unwrap();
+        assert_eq!(e.slot, 0, "slot 0 was free");
+        let f = plan.write(6, &page(0, 6, 512), 0, 4).unwrap();
+        assert_ne!(f.slot, c.slot, "pinned");
+        drop(plan);
+        drop(mapped);
+        let mut plan = segs.plan();
+        plan.write(7, &page(0, 7, 512), 0, 5).unwrap();
+        assert_eq!(plan.write(8, &page(0, 8, 512), 0, 5).unwrap().slot, c.slot);
+    }
+
+    #[test]
+    fn open_rejects_shared_and_out_of_range_slots() {
+        let b = Arc::new(FaultBackend::new());
+        let mut segs = Segments::open(b.clone(), &[]).unwrap();
+        let mut plan = segs.plan();
+        let a = plan.write(1, &page(0, 1, 512), 0, 1).unwrap();
+        plan.sync().unwrap();
+        plan.commit();
+        let mut t = ObjectTable::default();
+        t.insert(a).unwrap();
+        let mut twin = a;
+        twin.node = 2;
+        t.insert(twin).unwrap();
+        assert!(Segments::open(b.clone(), std::slice::from_ref(&t)).is_err());
+        let mut far = a;
+        far.slot = 1 << 30;
+        let mut t = ObjectTable::default();
+        t.insert(far).unwrap();
+        assert!(Segments::open(b.clone(), &[t]).is_err());
+    }
+
+    #[test]
+    fn damaged_page_is_reported_on_first_use() {
+        let b = Arc::new(FaultBackend::new());
+        let mut segs = Segments::open(b.clone(), &[]).unwrap();
+        let mut plan = segs.plan();
+        let a = plan.write(1, &page(1, 9, 600), 1, 1).unwrap();
+        assert_eq!(a.class, 13);
+        plan.sync().unwrap();
+        plan.commit();
+        let f = b.open(&file_name(13), false).unwrap();
+        f.write_at(100, &[0xff]).unwrap();
+        let mut t = ObjectTable::default();
+        t.insert(a).unwrap();
+        let mut segs = Segments::open(b.clone(), &[t]).unwrap();
+        let LoadedPage::Shared(p) = segs.page(&a).unwrap() else {
+            panic!("a shared page")
+        };
+        let e = p.words().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corruption);
+        assert!(e.message().contains("checksum"), "{e}");
+        assert!(segs.read(&a).is_err());
+    }
+}
