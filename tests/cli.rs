@@ -61,6 +61,29 @@ fn fsck_dump_stats_on_sound_and_damaged_directories() {
         .unwrap()
         .starts_with("ckpt-"));
 
+    let (_, text) = xtree(&["fsck", path]);
+    assert!(text.contains("segment files"), "{text}");
+    assert_eq!(v["segments"]["pages"], v["segments"]["used_slots"]);
+    assert!(v["segments"]["pages"].as_u64().unwrap() > 10, "{v}");
+
+    // Damage every page slot of the 4 KiB segment file: open still succeeds (pages verify
+    // themselves on first use) but fsck reads every page, reports it and exits 1.
+    let seg = dir.path().join("seg-12.xsd");
+    let good = std::fs::read(&seg).unwrap();
+    let mut bytes = good.clone();
+    for slot in bytes.chunks_mut(4096) {
+        slot[100] ^= 0x08;
+    }
+    std::fs::write(&seg, bytes).unwrap();
+    let (code, text) = xtree(&["fsck", path]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("PROBLEM") && text.contains("checksum mismatch"),
+        "{text}"
+    );
+    std::fs::write(&seg, good).unwrap();
+    assert_eq!(xtree(&["fsck", path]).0, 0);
+
     // Damage the checkpoint: fsck reports it and exits 1.
     let ckpt = std::fs::read_dir(dir.path())
         .unwrap()
