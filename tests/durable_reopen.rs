@@ -299,6 +299,13 @@ fn writes_after_close_begins_are_refused() {
     assert_eq!(rt.get("e").unwrap().unwrap().len().unwrap(), acked);
 }
 
+/// The ids `s` finds for the query, sorted.
+fn sorted(s: &xtree::IndexSnapshot, ty: SearchType, lo: &[f64], hi: &[f64]) -> Vec<u64> {
+    let mut v = s.search(ty, lo, hi).unwrap();
+    v.sort_unstable();
+    v
+}
+
 /// Checkpoints are incremental: after a full first checkpoint, a small change writes a few
 /// pages, not the tree; the freed slots are reused; and across write / reopen / write / reopen
 /// cycles the allocator, rebuilt from the object table at each open, never hands out a live
@@ -314,24 +321,22 @@ fn checkpoints_are_incremental_and_reopen_write_reopen_keeps_everything() {
     let mut rng = common::SplitMix64::new(77);
     let mut next_id = 0u64;
     let check = |rt: &Runtime, model: &std::collections::BTreeMap<u64, [f64; 2]>, ctx: &str| {
-        let Some(f) = rt.get("m").unwrap() else {
+        let snap = rt.snapshot().unwrap();
+        let Some(f) = snap.field("m") else {
             assert!(model.is_empty(), "{ctx}: field missing");
             return;
         };
-        assert_eq!(f.len().unwrap(), model.len() as u64, "{ctx}");
-        let mut all = f
-            .search(
-                SearchType::Intersects,
-                &[f64::NEG_INFINITY; 2],
-                &[f64::INFINITY; 2],
-            )
-            .unwrap();
-        all.sort_unstable();
+        assert_eq!(f.len(), model.len() as u64, "{ctx}");
+        let all = sorted(
+            f,
+            SearchType::Intersects,
+            &[f64::NEG_INFINITY; 2],
+            &[f64::INFINITY; 2],
+        );
         assert_eq!(all, model.keys().copied().collect::<Vec<_>>(), "{ctx}");
         let lo = [100.0, 100.0];
         let hi = [400.0, 300.0];
-        let mut got = f.search(SearchType::Within, &lo, &hi).unwrap();
-        got.sort_unstable();
+        let got = sorted(f, SearchType::Within, &lo, &hi);
         let want: Vec<u64> = model
             .iter()
             .filter(|(_, p)| p[0] >= lo[0] && p[0] <= hi[0] && p[1] >= lo[1] && p[1] <= hi[1])
@@ -449,23 +454,15 @@ fn held_snapshots_of_mapped_pages_survive_slot_reuse() {
     let f = rt.get("m").unwrap().unwrap();
     let held = rt.snapshot().unwrap();
     let everything = |s: &xtree::IndexSnapshot| {
-        let mut v = s
-            .search(
-                SearchType::Intersects,
-                &[f64::NEG_INFINITY; 2],
-                &[f64::INFINITY; 2],
-            )
-            .unwrap();
-        v.sort_unstable();
-        v
+        sorted(
+            s,
+            SearchType::Intersects,
+            &[f64::NEG_INFINITY; 2],
+            &[f64::INFINITY; 2],
+        )
     };
-    let window = |s: &xtree::IndexSnapshot| {
-        let mut v = s
-            .search(SearchType::Within, &[0.0, 0.0], &[300.0, 500.0])
-            .unwrap();
-        v.sort_unstable();
-        v
-    };
+    let window =
+        |s: &xtree::IndexSnapshot| sorted(s, SearchType::Within, &[0.0, 0.0], &[300.0, 500.0]);
     let before_all = everything(held.field("m").unwrap());
     let before_window = window(held.field("m").unwrap());
     assert_eq!(before_all.len() as u64, n);

@@ -858,14 +858,20 @@ mod tests {
         assert_eq!(plan.write(8, &page(0, 8, 512), 0, 5).unwrap().slot, c.slot);
     }
 
-    #[test]
-    fn open_rejects_shared_and_out_of_range_slots() {
+    /// A fault backend holding one committed page (NodeID 1) and its entry.
+    fn one_page(p: &[u64]) -> (Arc<FaultBackend>, Entry) {
         let b = Arc::new(FaultBackend::new());
         let mut segs = Segments::open(b.clone(), &[]).unwrap();
         let mut plan = segs.plan();
-        let a = plan.write(1, &page(0, 1, 512), 0, 1).unwrap();
+        let e = plan.write(1, p, (p[1] >> 32) as u32, 1).unwrap();
         plan.sync().unwrap();
         plan.commit();
+        (b, e)
+    }
+
+    #[test]
+    fn open_rejects_shared_and_out_of_range_slots() {
+        let (b, a) = one_page(&page(0, 1, 512));
         let mut t = ObjectTable::default();
         t.insert(a).unwrap();
         let mut twin = a;
@@ -881,13 +887,8 @@ mod tests {
 
     #[test]
     fn damaged_page_is_reported_on_first_use() {
-        let b = Arc::new(FaultBackend::new());
-        let mut segs = Segments::open(b.clone(), &[]).unwrap();
-        let mut plan = segs.plan();
-        let a = plan.write(1, &page(1, 9, 600), 1, 1).unwrap();
+        let (b, a) = one_page(&page(1, 9, 600));
         assert_eq!(a.class, 13);
-        plan.sync().unwrap();
-        plan.commit();
         let f = b.open(&file_name(13), false).unwrap();
         f.write_at(100, &[0xff]).unwrap();
         let mut t = ObjectTable::default();
