@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -124,7 +124,6 @@ struct CheckpointState {
     manifest_gen: u64,
     superblock_gen: u64,
     checkpoint: Option<CheckpointRef>,
-    at: Instant,
     /// The segment files and their free space.
     segs: Segments,
     /// Per field (by id): the durable checkpoint's root and object table. Fields created
@@ -152,6 +151,11 @@ struct Inner {
     sync: Mutex<SyncState>,
     sync_cv: Condvar,
     ckpt: Mutex<CheckpointState>,
+    /// Epoch of the current checkpoint, and when it was taken (µs after `started`): what the
+    /// commit path reads to decide whether to wake the checkpoint coordinator.
+    ckpt_epoch: AtomicU64,
+    ckpt_at_us: AtomicU64,
+    started: Instant,
     poison: Mutex<Option<String>>,
     poisoned: AtomicBool,
     closed: AtomicBool,
@@ -372,9 +376,10 @@ impl Inner {
         Ok(epoch)
     }
 
+    /// Whether a checkpoint trigger fired. Reads atomics only: a commit must not wait for the
+    /// checkpoint lock, which a running checkpoint holds while it writes.
     fn wants_checkpoint(&self, epoch: u64, log_size: u64) -> bool {
-        let c = self.ckpt.lock();
-        let base = c.checkpoint.as_ref().map_or(0, |r| r.epoch);
+        let base = self.ckpt_epoch.load(Ordering::Acquire);
         if epoch <= base {
             return false;
         }
@@ -386,7 +391,13 @@ impl Inner {
             || self
                 .opts
                 .checkpoint_interval
-                .is_some_and(|i| c.at.elapsed() >= i)
+                .is_some_and(|i| self.since_checkpoint() >= i)
+    }
+
+    /// Time since the last checkpoint (or the open).
+    fn since_checkpoint(&self) -> Duration {
+        let at = Duration::from_micros(self.ckpt_at_us.load(Ordering::Acquire));
+        self.started.elapsed().saturating_sub(at)
     }
 
     fn checkpoint(&self) -> Result<bool> {
@@ -481,7 +492,9 @@ impl Inner {
         c.manifest_gen = m.generation;
         c.superblock_gen = sb.generation;
         c.checkpoint = m.checkpoint.clone();
-        c.at = Instant::now();
+        self.ckpt_epoch.store(epoch, Ordering::Release);
+        self.ckpt_at_us
+            .store(self.started.elapsed().as_micros() as u64, Ordering::Release);
         drop(c);
         // 5. What the new state no longer needs. A failure here leaves garbage that the next
         //    open removes; it does not poison.
@@ -964,11 +977,13 @@ impl Runtime {
                 manifest_gen: m.generation,
                 superblock_gen: sb.generation,
                 checkpoint: m.checkpoint.clone(),
-                at: Instant::now(),
                 segs,
                 tables: roots,
                 last_pages: 0,
             }),
+            ckpt_epoch: AtomicU64::new(m.checkpoint.as_ref().map_or(0, |c| c.epoch)),
+            ckpt_at_us: AtomicU64::new(0),
+            started: Instant::now(),
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
