@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod checkpoint;
+pub mod failing;
 pub mod manifest;
 pub mod ops;
 pub mod runtime;
