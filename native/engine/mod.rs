@@ -11,6 +11,7 @@
 
 pub mod backend;
 pub mod checkpoint;
+pub mod failing;
 pub mod manifest;
 pub mod ops;
 pub mod runtime;

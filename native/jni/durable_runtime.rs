@@ -11,8 +11,10 @@ use jni::sys::{jboolean, jint, jlong, jobjectArray};
 use jni::JNIEnv;
 
 use super::convert::{self, borrow_handle, into_handle, take_handle, to_jlong};
+use super::fault_plan;
 use super::index_details::{index_options, IndexHandle};
 use super::wrapper::{call, BridgeResult};
+use crate::engine::failing::FailingBackend;
 use crate::{Runtime, RuntimeOptions};
 
 /// The runtime behind a handle from [`Java_dev_xtree_DurableRuntime_nativeOpen`].
@@ -34,12 +36,39 @@ pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeOpen<'local>(
 ) -> jlong {
     call(&mut env, "DurableRuntime.nativeOpen", |env| {
         let data_dir = convert::string(env, &data_dir, "dataDir")?;
-        let durability = convert::durability(durability)?;
-        let options = RuntimeOptions {
-            durability,
-            ..RuntimeOptions::default()
-        };
+        let options = options(durability)?;
         Ok(into_handle(Arc::new(Runtime::open(&data_dir, options)?)))
+    })
+}
+
+/// The runtime options of a Java `Durability.ordinal()`: the library defaults otherwise.
+fn options(durability: jint) -> BridgeResult<RuntimeOptions> {
+    Ok(RuntimeOptions {
+        durability: convert::durability(durability)?,
+        ..RuntimeOptions::default()
+    })
+}
+
+/// `long nativeOpenWithFaults(String dataDir, int durability, long faultPlan)`: as
+/// [`Java_dev_xtree_DurableRuntime_nativeOpen`], but every file operation goes through a
+/// `FailingBackend` over the directory's real files that fails the calls the `FaultPlan` handle
+/// names (a package-private test hook of `DurableRuntime`).
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeOpenWithFaults<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    data_dir: JString<'local>,
+    durability: jint,
+    fault_plan: jlong,
+) -> jlong {
+    call(&mut env, "DurableRuntime.nativeOpenWithFaults", |env| {
+        let data_dir = convert::string(env, &data_dir, "dataDir")?;
+        let options = options(durability)?;
+        let plan = fault_plan::plan(fault_plan)?.clone();
+        let runtime = Runtime::open_dir_with(&data_dir, options, |std| {
+            Arc::new(FailingBackend::new(std, plan))
+        })?;
+        Ok(into_handle(Arc::new(runtime)))
     })
 }
 

@@ -4,6 +4,7 @@
 //! `durable_runtime.rs`), the one panic-catching wrapper every entry point goes through
 //! (`wrapper.rs`), and the conversions between Java values and Rust slices (`convert.rs`). The
 //! bridge converts and calls the public Rust API; it holds no index logic.
+//! `fault_plan.rs` serves `FaultPlan`, a package-private test hook for failing I/O.
 //!
 //! Handles: a native object owned by Java is boxed and its pointer passed to Java as a `long`:
 //! `IndexDetails` holds a `Box<IndexHandle>` (an in-memory `Index`, or a durable `Field` with
@@ -13,6 +14,7 @@
 //! pointer returned by the matching constructor, and it is freed exactly once, after every call
 //! using it has returned. A field handle shares its runtime through the `Arc`, so freeing the
 //! `DurableRuntime` handle (which closes the runtime) never frees memory a field still uses.
+//! `FaultPlan` holds a `Box<engine::failing::FaultPlan>`.
 //!
 //! Unsafe sites (for `UNSAFE.md`), each exercised by the JUnit tests under `-Xcheck:jni`:
 //! - `convert::borrow_handle`: every entry point taking a handle; handle 0 is
@@ -22,15 +24,17 @@
 //!   `SearchCursorTest.closeWhileOtherThreadsPage` and
 //!   `DurableRuntimeTest.closeWhileFieldsAreInUse`.
 //! - `convert::take_handle` (and `convert::free_handle`, built on it): `nativeFree` of the
-//!   three classes, reached only from `NativeHandle.close`
+//!   four classes, reached only from `NativeHandle.close`
 //!   (`IndexDetailsTest.concurrentCloseFromManyThreads`,
-//!   `DurableRuntimeTest.concurrentCloseFromManyThreads`); a durable field freed after its
-//!   runtime is `DurableRuntimeTest.fieldOutlivesItsRuntime`.
+//!   `DurableRuntimeTest.concurrentCloseFromManyThreads`,
+//!   `DurableRuntimeFaultTest.faultPlanCountsAndRejectsBadArguments`); a durable field freed
+//!   after its runtime is `DurableRuntimeTest.fieldOutlivesItsRuntime`.
 //! - `#[no_mangle]` on every `Java_dev_xtree_*` export: symbol names are the JNI contract.
 #![allow(unsafe_code)]
 
 mod convert;
 mod durable_runtime;
+mod fault_plan;
 mod index_details;
 mod search_cursor;
 mod wrapper;

@@ -89,6 +89,36 @@ public final class DurableRuntime implements AutoCloseable {
     }
 
     /**
+     * Test hook, not API: {@link #open(String, Durability)} with every file operation going
+     * through a wrapper of the directory's real files that fails the fsync and the write {@code
+     * faults} names (see {@link FaultPlan}).
+     *
+     * @param dataDir the data directory; created if missing
+     * @param durability the policy
+     * @param faults the calls to fail; the runtime keeps its own reference to it
+     * @return the open runtime
+     * @throws XTreeIoException if opening fails, an injected failure included
+     * @throws IllegalStateException if {@code faults} is closed
+     */
+    static DurableRuntime openWithFaults(String dataDir, Durability durability,
+            FaultPlan faults) {
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(durability, "durability");
+        Objects.requireNonNull(faults, "faults");
+        if (dataDir.isEmpty()) {
+            throw new IllegalArgumentException("dataDir is empty");
+        }
+        long plan = faults.acquire();
+        long h;
+        try {
+            h = nativeOpenWithFaults(dataDir, durability.ordinal(), plan);
+        } finally {
+            faults.release();
+        }
+        return new DurableRuntime(dataDir, durability, h);
+    }
+
+    /**
      * Opens the field {@code name}, creating it if it does not exist (the creation is committed
      * at once, together with any pending writes of the runtime). The parameters are those of the
      * {@link IndexDetails} constructor and must match an existing field's.
@@ -233,6 +263,9 @@ public final class DurableRuntime implements AutoCloseable {
     // The native bridge (native/jni/durable_runtime.rs). Every method takes the handle first.
 
     private static native long nativeOpen(String dataDir, int durability);
+
+    private static native long nativeOpenWithFaults(String dataDir, int durability,
+            long faultPlan);
 
     private static native void nativeFree(long handle);
 
