@@ -14,7 +14,8 @@
 //! - File descriptors: while the index grows, and with 1,000 fields open in one runtime.
 //!
 //! Run: `cargo bench --bench durable` (N = 1,000,000); `XTREE_BENCH_N=10000000 cargo bench
-//! --bench durable` for the 10M figures of `docs/benchmarks.md`. Data goes to a temporary
+//! --bench durable` for the 10M figures of `docs/benchmarks.md`; `XTREE_BENCH_PART=commits`
+//! runs only the commit latency and group commit part. Data goes to a temporary
 //! directory under `target/`.
 
 #[path = "../tests/common/mod.rs"]
@@ -63,7 +64,70 @@ fn windows(rng: &mut SplitMix64, fraction: f64, count: usize) -> Vec<([f64; 2], 
         .collect()
 }
 
+/// Commit latency per policy and BALANCED group commit with 1 and 8 threads.
+fn commits() {
+    // ---- commit latency -------------------------------------------------------------------
+    println!("\n== single-record commits ==");
+    for durability in [
+        Durability::Strict,
+        Durability::Balanced,
+        Durability::Eventual,
+    ] {
+        let d = bench_dir("latency");
+        let rt = Runtime::open(
+            &d,
+            RuntimeOptions {
+                durability,
+                ..RuntimeOptions::default()
+            },
+        )
+        .unwrap();
+        let f = rt.field("c", opts2()).unwrap();
+        let mut lat = Vec::new();
+        for i in 0..1000u64 {
+            let t = Instant::now();
+            f.insert_point(i, &[i as f64, 0.0]).unwrap();
+            rt.commit().unwrap();
+            lat.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        let p50 = pct(&mut lat, 0.5);
+        let p99 = pct(&mut lat, 0.99);
+        println!("{durability:?}: p50 {p50:.0} µs, p99 {p99:.0} µs");
+    }
+    for threads in [1usize, 8] {
+        let d = bench_dir("group");
+        let rt = Arc::new(Runtime::open(&d, RuntimeOptions::default()).unwrap());
+        let f = rt.field("c", opts2()).unwrap();
+        let t = Instant::now();
+        let per = 2000 / threads as u64;
+        let hs: Vec<_> = (0..threads as u64)
+            .map(|k| {
+                let (rt, f) = (rt.clone(), f.clone());
+                std::thread::spawn(move || {
+                    for i in 0..per {
+                        let row = k * 1_000_000 + i;
+                        f.insert_point(row, &[row as f64, 1.0]).unwrap();
+                        rt.commit().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        let el = t.elapsed().as_secs_f64();
+        println!(
+            "BALANCED, {threads} committing thread(s): {:.0} commits/s",
+            (per * threads as u64) as f64 / el
+        );
+    }
+}
+
 fn main() {
+    if std::env::var("XTREE_BENCH_PART").is_ok_and(|p| p == "commits") {
+        commits();
+        return;
+    }
     let n: usize = std::env::var("XTREE_BENCH_N")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -285,61 +349,7 @@ fn main() {
         replay.as_secs_f64()
     );
 
-    // ---- commit latency -------------------------------------------------------------------
-    println!("\n== single-record commits ==");
-    for durability in [
-        Durability::Strict,
-        Durability::Balanced,
-        Durability::Eventual,
-    ] {
-        let d = bench_dir("latency");
-        let rt = Runtime::open(
-            &d,
-            RuntimeOptions {
-                durability,
-                ..RuntimeOptions::default()
-            },
-        )
-        .unwrap();
-        let f = rt.field("c", opts2()).unwrap();
-        let mut lat = Vec::new();
-        for i in 0..1000u64 {
-            let t = Instant::now();
-            f.insert_point(i, &[i as f64, 0.0]).unwrap();
-            rt.commit().unwrap();
-            lat.push(t.elapsed().as_secs_f64() * 1e6);
-        }
-        let p50 = pct(&mut lat, 0.5);
-        let p99 = pct(&mut lat, 0.99);
-        println!("{durability:?}: p50 {p50:.0} µs, p99 {p99:.0} µs");
-    }
-    for threads in [1usize, 8] {
-        let d = bench_dir("group");
-        let rt = Arc::new(Runtime::open(&d, RuntimeOptions::default()).unwrap());
-        let f = rt.field("c", opts2()).unwrap();
-        let t = Instant::now();
-        let per = 2000 / threads as u64;
-        let hs: Vec<_> = (0..threads as u64)
-            .map(|k| {
-                let (rt, f) = (rt.clone(), f.clone());
-                std::thread::spawn(move || {
-                    for i in 0..per {
-                        let row = k * 1_000_000 + i;
-                        f.insert_point(row, &[row as f64, 1.0]).unwrap();
-                        rt.commit().unwrap();
-                    }
-                })
-            })
-            .collect();
-        for h in hs {
-            h.join().unwrap();
-        }
-        let el = t.elapsed().as_secs_f64();
-        println!(
-            "BALANCED, {threads} committing thread(s): {:.0} commits/s",
-            (per * threads as u64) as f64 / el
-        );
-    }
+    commits();
 
     // ---- descriptors with many fields ---------------------------------------------------------
     let d = bench_dir("fields");
