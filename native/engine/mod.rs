@@ -3,7 +3,8 @@
 //! design and its trade-offs in `docs/design.md`.
 //!
 //! - [`backend`]: the I/O backend trait, the OS implementation and the fault-injecting one;
-//! - [`wal`]: the log file (framed, CRC32C, torn tail tolerated) and [`ops`], its operations;
+//! - [`wal`]: the log file (framed, CRC32C, preallocated, torn tail tolerated) and [`ops`], its
+//!   operations;
 //! - [`checkpoint`]: page images of every field at one epoch;
 //! - [`manifest`] and [`superblock`]: which checkpoint and logs make the current state;
 //! - [`runtime`]: commit, durability policies, group commit, snapshots, recovery, poisoning.
