@@ -2,7 +2,8 @@
 //!
 //! - Crash at every sync point of a scripted workload (with the unsynced tail dropped, and torn)
 //!   and reopen: the state equals a committed state, at least the last acknowledged one
-//!   (STRICT/BALANCED), any one (EVENTUAL); recovering twice gives the same state.
+//!   (STRICT/BALANCED), any one (EVENTUAL); recovering twice gives the same state; writing on
+//!   across a log rotation and crashing at every sync point of that recovers too.
 //! - EIO/ENOSPC at every I/O call of the workload: the call fails with `Io`, later writes with
 //!   `Poisoned`, reads keep answering, and a reopen shows a committed state.
 //! - A flipped bit in each file kind is reported as corruption or loses only a log tail; never
