@@ -309,9 +309,10 @@ impl FaultBackend {
     }
 
     /// The machine after a power cut: a new backend whose files are the durable image. With
-    /// `torn_seed`, each file whose written image is longer than its durable one keeps a
-    /// pseudo-random prefix of the unsynced bytes, and some of those bytes flipped to 0, as
-    /// if the disk had written part of the queue.
+    /// `torn_seed`, each file whose written image differs from its durable one keeps a
+    /// pseudo-random prefix of the unsynced bytes (from the first byte that differs to the end
+    /// of the written image, so an append inside a preallocated length tears too), and some of
+    /// those bytes flipped to 0, as if the disk had written part of the queue.
     pub fn crash(&self, torn_seed: Option<u64>) -> FaultBackend {
         let s = self.state.lock();
         let mut rng = torn_seed.unwrap_or(0) | 1;
@@ -325,11 +326,14 @@ impl FaultBackend {
         for (name, f) in &s.durable_dir {
             let f = f.lock();
             let mut data = f.durable.clone();
-            if torn_seed.is_some() && f.written.len() > data.len() {
-                let extra = f.written.len() - data.len();
+            let unsynced = torn_seed.and_then(|_| first_unsynced(&f.durable, &f.written));
+            if let Some(start) = unsynced {
+                let extra = f.written.len() - start;
                 let keep = (next() % (extra as u64 + 1)) as usize;
-                let start = data.len();
-                data.extend_from_slice(&f.written[start..start + keep]);
+                if data.len() < start + keep {
+                    data.resize(start + keep, 0);
+                }
+                data[start..start + keep].copy_from_slice(&f.written[start..start + keep]);
                 if keep > 0 && next() % 2 == 0 {
                     let at = start + (next() % keep as u64) as usize;
                     data[at] = 0;
@@ -393,6 +397,19 @@ impl FaultBackend {
         }
         Ok(())
     }
+}
+
+/// Where the written image of a file starts to differ from its durable one: the first
+/// unsynced byte, or None when nothing written is unsynced (the images are equal, or the
+/// written one is a truncated prefix of the durable one).
+fn first_unsynced(durable: &[u8], written: &[u8]) -> Option<usize> {
+    let common = durable.len().min(written.len());
+    let at = durable
+        .iter()
+        .zip(written)
+        .position(|(d, w)| d != w)
+        .unwrap_or(common);
+    (at < written.len()).then_some(at)
 }
 
 impl BackendFile for FaultFile {
@@ -506,6 +523,33 @@ mod tests {
         let torn = b.crash(Some(7));
         let a = torn.contents("a").unwrap();
         assert!(a.len() >= 5 && a.len() <= 11 && &a[..5] == b"hello");
+    }
+
+    /// Pins a gap in the crash model: only bytes past the durable length used to count as
+    /// unsynced, so a write inside the file's length (an append to a preallocated log) was
+    /// never torn, only dropped whole.
+    #[test]
+    fn crash_tears_unsynced_writes_inside_the_file() {
+        let b = FaultBackend::new();
+        let f = b.open("a", true).unwrap();
+        f.set_len(100).unwrap();
+        f.sync().unwrap();
+        b.sync_dir().unwrap();
+        f.write_at(10, b"hello").unwrap();
+        assert_eq!(b.crash(None).contents("a").unwrap(), vec![0u8; 100]);
+        let mut lengths = std::collections::BTreeSet::new();
+        for seed in 0..64 {
+            let a = b.crash(Some(seed)).contents("a").unwrap();
+            assert_eq!(a.len(), 100);
+            assert!(a[..10].iter().chain(&a[15..]).all(|&x| x == 0));
+            let kept = a[10..15].iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+            assert!(a[10..10 + kept]
+                .iter()
+                .zip(b"hello")
+                .all(|(&x, &y)| x == y || x == 0));
+            lengths.insert(kept);
+        }
+        assert!(lengths.len() > 2, "tears kept {lengths:?} bytes");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! design and its trade-offs in `docs/design.md`.
 //!
 //! - [`backend`]: the I/O backend trait, the OS implementation and the fault-injecting one;
-//! - [`wal`]: the log file (framed, CRC32C, torn tail tolerated) and [`ops`], its operations;
+//! - [`wal`]: the log file (framed, CRC32C, preallocated, torn tail tolerated) and [`ops`], its
+//!   operations;
 //! - [`checkpoint`]: every field's object table at one epoch, and [`segments`], the size-class
 //!   segment files holding the pages, their free space and incremental checkpoints;
 //! - [`manifest`] and [`superblock`]: which checkpoint and logs make the current state;

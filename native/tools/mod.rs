@@ -48,7 +48,8 @@ pub struct LogReport {
     pub transactions: u64,
     /// Last committed epoch in it.
     pub last_epoch: Option<u64>,
-    /// Bytes after the last committed transaction (torn or uncommitted tail).
+    /// Bytes from the end of the last committed transaction to the last non-zero byte of the
+    /// file (a torn or uncommitted tail); the zeros of the preallocation are not counted.
     pub tail_bytes: u64,
 }
 
