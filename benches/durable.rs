@@ -116,9 +116,11 @@ fn commits() {
             h.join().unwrap();
         }
         let el = t.elapsed().as_secs_f64();
+        let st = rt.stats();
         println!(
-            "BALANCED, {threads} committing thread(s): {:.0} commits/s",
-            (per * threads as u64) as f64 / el
+            "BALANCED, {threads} committing thread(s): {:.0} commits/s, {:.2} commits per log sync",
+            (per * threads as u64) as f64 / el,
+            st.epoch as f64 / st.log_syncs.max(1) as f64
         );
     }
 }

@@ -156,6 +156,8 @@ struct Inner {
     ckpt_epoch: AtomicU64,
     ckpt_at_us: AtomicU64,
     started: Instant,
+    /// Log syncs made for commits (STRICT, BALANCED and the EVENTUAL background sync).
+    log_syncs: AtomicU64,
     poison: Mutex<Option<String>>,
     poisoned: AtomicBool,
     closed: AtomicBool,
@@ -211,6 +213,9 @@ pub struct RuntimeStats {
     pub segment_bytes: u64,
     /// Open segment files (one descriptor each).
     pub segment_files: u64,
+    /// Log syncs made for commits since open: with BALANCED, commits over syncs is the
+    /// group-commit factor.
+    pub log_syncs: u64,
 }
 
 fn poisoned_error(msg: &str) -> Error {
@@ -308,7 +313,10 @@ impl Inner {
             let target = s.written;
             let file = s.file.clone();
             let r = parking_lot::MutexGuard::unlocked(&mut s, || match file {
-                Some(f) => f.sync(),
+                Some(f) => {
+                    self.log_syncs.fetch_add(1, Ordering::Relaxed);
+                    f.sync()
+                }
                 None => Ok(()),
             });
             s.syncing = false;
@@ -349,6 +357,7 @@ impl Inner {
         self.sync.lock().written = lsn;
         match self.opts.durability {
             Durability::Strict => {
+                self.log_syncs.fetch_add(1, Ordering::Relaxed);
                 let r = w.wal.as_ref().expect("log").sync();
                 self.guard(r)?;
                 {
@@ -530,6 +539,7 @@ impl Inner {
             last_checkpoint_pages,
             segment_bytes: seg.bytes,
             segment_files: seg.files,
+            log_syncs: self.log_syncs.load(Ordering::Relaxed),
             fields: names
                 .into_iter()
                 .zip(p.snaps.iter().map(|s| s.len()))
@@ -984,6 +994,7 @@ impl Runtime {
             ckpt_epoch: AtomicU64::new(m.checkpoint.as_ref().map_or(0, |c| c.epoch)),
             ckpt_at_us: AtomicU64::new(0),
             started: Instant::now(),
+            log_syncs: AtomicU64::new(0),
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
