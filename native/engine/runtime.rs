@@ -843,9 +843,7 @@ impl Runtime {
                 .map(|f| (f.meta, f.records, f.root, f.table))
                 .collect::<Vec<_>>();
         }
-        let object_tables: Vec<ObjectTable> = tables.iter().map(|t| t.3.clone()).collect();
-        let mut segs = Segments::open(backend.clone(), &object_tables)?;
-        drop(object_tables);
+        let mut segs = Segments::open(backend.clone(), tables.iter().map(|t| &t.3))?;
         for s in &m.segments {
             if segs.refs().iter().all(|r| r.file != s.file) {
                 return Err(Error::new(

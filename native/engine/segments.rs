@@ -400,7 +400,10 @@ impl Segments {
     /// # Errors
     /// `Corruption` when an entry's slot lies outside its file or two entries share a slot;
     /// `Io` from the backend.
-    pub fn open(backend: Arc<dyn Backend>, tables: &[ObjectTable]) -> Result<Segments> {
+    pub fn open<'t>(
+        backend: Arc<dyn Backend>,
+        tables: impl IntoIterator<Item = &'t ObjectTable>,
+    ) -> Result<Segments> {
         let mut classes = BTreeMap::new();
         for name in backend.list()? {
             let Some(class) = parse_name(&name) else {
@@ -419,7 +422,7 @@ impl Segments {
                 },
             );
         }
-        for e in tables.iter().flat_map(|t| t.iter()) {
+        for e in tables.into_iter().flat_map(|t| t.iter()) {
             let c = classes.get_mut(&e.class).ok_or_else(|| {
                 corrupt(format!(
                     "node {:#x} is in {}, which does not exist",
