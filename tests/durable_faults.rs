@@ -337,3 +337,46 @@ fn flipped_bits_are_detected_in_every_file_kind() {
     }
     assert!(detected * 2 > tried, "{detected} of {tried} flips detected");
 }
+
+/// Logs are replayed in sequence until one is missing: a later log after the gap, or a
+/// transaction whose epoch skips ahead, means committed transactions are gone, which recovery
+/// reports as corruption instead of opening an older state.
+#[test]
+fn a_missing_log_or_an_epoch_gap_is_corruption() {
+    use xtree::engine::wal::{self, WalWriter};
+    let b = FaultBackend::new();
+    let o = RuntimeOptions {
+        checkpoint_on_close: false,
+        ..opts(Durability::Strict)
+    };
+    {
+        let rt = Runtime::open_with(Arc::new(b.clone()), o.clone()).unwrap();
+        let f = rt.field("geo", field_options(0)).unwrap();
+        f.insert(1, &[0.0, 0.0], &[1.0, 1.0]).unwrap();
+        assert_eq!(rt.commit().unwrap(), 2);
+        rt.close().unwrap();
+    }
+    // wal-0 holds epochs 1 and 2. A wal-2 beside it, wal-1 missing:
+    let image = b.crash(None);
+    let mut w = WalWriter::create(&image, 2).unwrap();
+    w.append(&wal::encode_txn(5, &[])).unwrap();
+    w.sync().unwrap();
+    let e = Runtime::open_with(Arc::new(image), o.clone()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corruption, "{e}");
+    assert!(e.message().contains("is missing although"), "{e}");
+    // wal-1 present but starting at epoch 5: epochs 3 and 4 are gone.
+    let image = b.crash(None);
+    let mut w = WalWriter::create(&image, 1).unwrap();
+    w.append(&wal::encode_txn(5, &[])).unwrap();
+    w.sync().unwrap();
+    let e = Runtime::open_with(Arc::new(image), o.clone()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corruption, "{e}");
+    assert!(e.message().contains("commits are missing"), "{e}");
+    // The same log starting at epoch 3 continues the history: it opens.
+    let image = b.crash(None);
+    let mut w = WalWriter::create(&image, 1).unwrap();
+    w.append(&wal::encode_txn(3, &[])).unwrap();
+    w.sync().unwrap();
+    let rt = Runtime::open_with(Arc::new(image), o).unwrap();
+    assert_eq!(rt.stats().epoch, 3);
+}

@@ -175,6 +175,16 @@ pub struct Runtime {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("dir", &self.inner.dir)
+            .field("durability", &self.inner.opts.durability)
+            .field("closed", &self.inner.closed.load(Ordering::Acquire))
+            .finish_non_exhaustive()
+    }
+}
+
 /// A handle on one field of a [`Runtime`]: writes go to the runtime's pending transaction,
 /// reads answer on the last published commit. Cheap to clone.
 #[derive(Clone)]
@@ -895,6 +905,15 @@ impl Runtime {
                 if txn_epoch <= epoch {
                     return Ok(()); // already in the checkpoint
                 }
+                if txn_epoch != epoch + 1 {
+                    // Every commit takes the next epoch: a gap means lost transactions.
+                    return Err(Error::new(
+                        ErrorKind::Corruption,
+                        format!(
+                            "{name}: transaction {txn_epoch} follows {epoch}: commits are missing"
+                        ),
+                    ));
+                }
                 ops::decode(payload, |op| apply_op(&mut fields, op))?;
                 epoch = txn_epoch;
                 Ok(())
@@ -916,6 +935,23 @@ impl Runtime {
             lsn += report.valid_end;
             last = Some((seq, report.valid_end));
             seq += 1;
+        }
+        // Replay stopped at the first missing log: a later one means a log in the middle is
+        // gone, and with it committed transactions.
+        if let Some(later) = b
+            .list()?
+            .iter()
+            .filter_map(|n| wal::parse_name(n))
+            .find(|&s| s > seq)
+        {
+            return Err(Error::new(
+                ErrorKind::Corruption,
+                format!(
+                    "{} is missing although {} exists",
+                    wal::file_name(seq),
+                    wal::file_name(later)
+                ),
+            ));
         }
         let Some((last_seq, last_end)) = last else {
             return Err(Error::new(
