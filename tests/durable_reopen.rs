@@ -75,9 +75,7 @@ fn reopen_cycles_equal_the_model_for_every_policy() {
 fn second_opener_gets_a_clear_error_until_close() {
     let dir = tempfile::tempdir().unwrap();
     let rt = Runtime::open(dir.path(), RuntimeOptions::default()).unwrap();
-    let e = Runtime::open(dir.path(), RuntimeOptions::default())
-        .err()
-        .expect("locked");
+    let e = Runtime::open(dir.path(), RuntimeOptions::default()).expect_err("locked");
     assert_eq!(e.kind(), ErrorKind::Io);
     assert!(e.message().contains("locked"), "{e}");
     rt.close().unwrap();
