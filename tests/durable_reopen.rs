@@ -464,9 +464,8 @@ fn held_snapshots_of_mapped_pages_survive_slot_reuse() {
     let before_all = everything(held.field("m").unwrap());
     let before_window = window(held.field("m").unwrap());
     assert_eq!(before_all.len() as u64, n);
-    // Move every record twice, checkpointing after each round: the first round frees every
-    // mapped slot, the second would reuse them.
-    for round in 1..=2 {
+    // Moves every record to its place of `round`, commits and checkpoints.
+    let move_all = |round: u64| {
         for id in 0..n {
             let old = point(id, round - 1);
             let new = point(id, round);
@@ -474,7 +473,10 @@ fn held_snapshots_of_mapped_pages_survive_slot_reuse() {
         }
         rt.commit().unwrap();
         assert!(rt.checkpoint().unwrap());
-    }
+    };
+    // Two rounds: the first frees every mapped slot, the second would reuse them.
+    move_all(1);
+    move_all(2);
     let s = held.field("m").unwrap();
     assert_eq!(everything(s), before_all);
     assert_eq!(window(s), before_window);
@@ -482,15 +484,8 @@ fn held_snapshots_of_mapped_pages_survive_slot_reuse() {
     drop(held);
     // Once the snapshot is gone the slots are reusable: the files stop growing.
     let grown = rt.stats().segment_bytes;
-    for round in 3..=4 {
-        for id in 0..n {
-            let old = point(id, round - 1);
-            let new = point(id, round);
-            f.update(id, &old, &old, &new, &new).unwrap();
-        }
-        rt.commit().unwrap();
-        assert!(rt.checkpoint().unwrap());
-    }
+    move_all(3);
+    move_all(4);
     assert!(
         rt.stats().segment_bytes <= grown,
         "{} > {grown}",
