@@ -854,8 +854,9 @@ impl Runtime {
                 .collect::<Vec<_>>();
         }
         let mut segs = Segments::open(backend.clone(), tables.iter().map(|t| &t.3))?;
+        let present = segs.refs();
         for s in &m.segments {
-            if segs.refs().iter().all(|r| r.file != s.file) {
+            if present.iter().all(|r| r.file != s.file) {
                 return Err(Error::new(
                     ErrorKind::Corruption,
                     format!("segment file {} named by the manifest is missing", s.file),
