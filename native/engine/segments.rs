@@ -375,7 +375,9 @@ pub struct SegmentRef {
 /// Counts of the segment store (for `stats`, `fsck` and tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SegmentStats {
-    /// Pages of the durable checkpoint (object table entries of all fields).
+    /// Pages of the durable checkpoint reached from the roots: counted by
+    /// [`crate::engine::Runtime::verify_checkpoint`]; [`Segments::stats`] leaves it 0 (it does
+    /// not see the tables).
     pub pages: u64,
     /// Slots in use by the durable checkpoint.
     pub used_slots: u64,
