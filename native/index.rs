@@ -8,7 +8,7 @@
 use crate::error::Result;
 
 mod snapshot;
-pub use snapshot::{page_info, IndexSnapshot, PageInfo};
+pub use snapshot::{check_page, page_info, IndexSnapshot, PageInfo};
 
 /// The query predicate of a window query (DESIGN.md §2). All intervals are closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

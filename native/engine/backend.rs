@@ -11,10 +11,11 @@
 //!
 //! Paths are relative names inside one data directory; the engine never walks directories.
 //!
-//! Segment files are mapped read-only in windows ([`BackendFile::map_range`]) so their pages
-//! are used in place. Modifying a data directory's files from outside while a runtime has it
-//! open is unsupported: a mapped segment truncated behind the directory lock would fault the
-//! process.
+//! Nothing is memory-mapped: pages of segment files are read with positional reads on first
+//! use (`engine::segments`), so a file truncated or rewritten from outside while a runtime has
+//! the directory open surfaces as an `Io` or `Corruption` error, never as a fault of the
+//! process. Modifying a locked data directory from outside is still unsupported: it can make a
+//! later read fail.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -38,13 +39,6 @@ pub trait BackendFile: Send + Sync {
     fn size(&self) -> Result<u64>;
     /// Truncates or extends (with zeros) to `len` bytes.
     fn set_len(&self, len: u64) -> Result<()>;
-    /// Bytes `offset..offset + len` of the file mapped read-only (shared), where the backend
-    /// can map (None: read them instead). `offset` is a multiple of the page size and the range
-    /// lies inside the file. Used for segment files, whose mapped slots the engine never
-    /// rewrites while a page read from them may still be in use.
-    fn map_range(&self, _offset: u64, _len: usize) -> Result<Option<memmap2::Mmap>> {
-        Ok(None)
-    }
 }
 
 /// A directory of files.
@@ -93,9 +87,18 @@ impl StdBackend {
     /// A backend over directory `dir`, created if missing.
     ///
     /// # Errors
-    /// `Io` if the directory cannot be created.
+    /// `Io` if the directory cannot be created, or `dir` exists and is not a directory.
     pub fn new(dir: impl AsRef<Path>) -> Result<StdBackend> {
         let dir = dir.as_ref().to_path_buf();
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "data directory {} exists and is not a directory",
+                    dir.display()
+                ),
+            ));
+        }
         std::fs::create_dir_all(&dir)
             .map_err(|e| io_error("create directory", &dir.display().to_string(), e))?;
         Ok(StdBackend { dir })
@@ -141,25 +144,6 @@ impl BackendFile for StdFile {
         self.file
             .set_len(len)
             .map_err(|e| io_error("truncate", &self.name, e))
-    }
-    #[allow(unsafe_code)]
-    fn map_range(&self, offset: u64, len: usize) -> Result<Option<memmap2::Mmap>> {
-        // SAFETY: the mapping is of a range of a segment file inside its length (the caller
-        // checks); segment files only grow while the runtime holds the directory lock. The
-        // engine never writes a slot while a page mapped from it can still be read (a slot
-        // is reused only after the page object of the mapping is dropped, see
-        // `engine::segments`), so the bytes seen through the mapping do not change under a
-        // reader. What remains is the hazard every mmap user has: another program truncating or
-        // rewriting the file behind the lock, which DESIGN.md §5 and the module documentation
-        // name as unsupported.
-        let map = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(offset)
-                .len(len)
-                .map(&self.file)
-        }
-        .map_err(|e| io_error("mmap", &self.name, e))?;
-        Ok(Some(map))
     }
 }
 

@@ -151,9 +151,6 @@ impl BackendFile for FailingFile {
     fn set_len(&self, len: u64) -> Result<()> {
         self.inner.set_len(len)
     }
-    fn map_range(&self, offset: u64, len: usize) -> Result<Option<memmap2::Mmap>> {
-        self.inner.map_range(offset, len)
-    }
 }
 
 impl<B: Backend> Backend for FailingBackend<B> {
@@ -295,15 +292,5 @@ mod tests {
         assert_eq!(failures, 1);
         assert_eq!(plan.syncs(), 100);
         assert_eq!(b.plan().injected().len(), 1);
-    }
-
-    #[test]
-    fn segment_files_are_still_mapped() {
-        let dir = tempfile::tempdir().unwrap();
-        let b = backend(&dir, &FaultPlan::counting());
-        let f = b.open("a", true).unwrap();
-        f.write_at(0, b"mapped").unwrap();
-        let map = f.map_range(0, 6).unwrap().expect("the real backend maps");
-        assert_eq!(&map[..], b"mapped");
     }
 }

@@ -23,16 +23,24 @@
 //!   the old tree had and the new one lacks are found by walking the old tree down to the kept
 //!   subtrees, and become free only once the new checkpoint is the durable one. A crash before
 //!   the superblock switch therefore finds the old checkpoint's slots untouched.
-//! - **Pages in place.** At open the class files are mapped in windows of [`WINDOW_BYTES`] and
-//!   each page of the table is used in place: it checks its CRC and level on first use, so
-//!   opening reads the table, not the pages. A slot whose mapped page is still in memory (a
-//!   snapshot may read it) is *pinned*: it is not reused until that page object is dropped.
+//! - **Pages read on first use.** At open each page of the table becomes a [`DiskPage`] that
+//!   has read nothing: opening reads the object table, not the pages. Its first use reads the
+//!   slot through the backend (`pread`) and checks the CRC, the level and the contents before
+//!   the tree sees a word. Pages are read, not memory-mapped, so that a segment file truncated
+//!   or rewritten behind the runtime's back is an error from the query that meets it
+//!   (`Corruption`), never a `SIGBUS` that kills the process (the JVM with it).
+//! - **Pins and the lock.** A slot whose page object is alive and may still read it (a
+//!   snapshot may hold it) is *pinned*: it is not reused until that page object is dropped.
+//!   Every page object also holds the directory lock, so a snapshot or cursor that outlives
+//!   its runtime keeps later openers out until it no longer needs the files.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use super::backend::{Backend, BackendFile};
+use super::lock::DirLock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::memory::{LoadedPage, PageBacking};
 use crate::store::{handle, NodeId, MAX_HANDLE, NIL};
@@ -44,8 +52,6 @@ pub const MIN_CLASS: u32 = 12;
 pub const MAX_CLASS: u32 = 26;
 /// Slots per segment: the unit of file growth and one word of the free-space bitmap.
 pub const SEGMENT_SLOTS: u64 = 64;
-/// Bytes of one mapping window of a class file (a multiple of every slot size).
-pub const WINDOW_BYTES: u64 = 64 << 20;
 /// Bytes of one object table entry on disk.
 pub const ENTRY_BYTES: usize = 32;
 /// Entries per shard of the in-memory object table.
@@ -226,74 +232,103 @@ impl ObjectTable {
     }
 }
 
-/// Slots whose mapped page is still in memory: they are not reused until it is dropped.
+/// Slots whose page object is still in memory: they are not reused until it is dropped.
+#[derive(Default)]
 struct Pins {
-    bits: Vec<AtomicU64>,
+    bits: Mutex<Vec<u64>>,
 }
 
 impl Pins {
-    fn new(slots: u64) -> Pins {
-        Pins {
-            bits: (0..slots.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
-        }
-    }
     fn pinned(&self, slot: u64) -> bool {
         self.bits
+            .lock()
             .get((slot / 64) as usize)
-            .is_some_and(|w| w.load(Ordering::Acquire) & (1 << (slot % 64)) != 0)
+            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
     }
     fn set(&self, slot: u64) {
-        self.bits[(slot / 64) as usize].fetch_or(1 << (slot % 64), Ordering::AcqRel);
+        set_bit(&mut self.bits.lock(), slot);
     }
     fn clear(&self, slot: u64) {
-        self.bits[(slot / 64) as usize].fetch_and(!(1 << (slot % 64)), Ordering::AcqRel);
+        clear_bit(&mut self.bits.lock(), slot);
     }
 }
 
-/// One mapping window of a class file: mapped, or read when the backend cannot map.
-enum Window {
-    Mapped(memmap2::Mmap),
-    Read(Vec<u64>),
+/// What the pages of one class file share: the file, its pins, and the directory lock.
+struct ClassShared {
+    name: String,
+    file: Arc<dyn BackendFile>,
+    pins: Pins,
+    _lock: Option<Arc<DirLock>>,
 }
 
-impl Window {
-    fn words(&self) -> &[u64] {
-        match self {
-            // Checked aligned and a whole number of words when the window was made.
-            Window::Mapped(m) => bytemuck::cast_slice(&m[..]),
-            Window::Read(v) => v,
-        }
-    }
+/// How the contents of a page are checked on first use, beyond its CRC and level: the
+/// coordinate precision and dimension of its field.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    precision: u32,
+    dims: usize,
 }
 
-const UNCHECKED: u8 = 0;
-const CHECKED: u8 = 1;
-
-/// A page read in place from a window; verifies its CRC and level on first use.
-struct MappedPage {
-    window: Arc<Window>,
-    start: usize,
+/// A page of the durable checkpoint, read from its slot on first use and verified then (CRC,
+/// level, contents); pins its slot and holds the directory lock while it lives.
+pub struct DiskPage {
+    class: Arc<ClassShared>,
     entry: Entry,
-    state: AtomicU8,
-    pins: Arc<Pins>,
+    shape: Shape,
+    words: OnceLock<Box<[u64]>>,
 }
 
-impl PageBacking for MappedPage {
+impl DiskPage {
+    fn load(&self) -> Result<Box<[u64]>> {
+        let e = &self.entry;
+        let mut v = vec![0u64; e.words as usize];
+        let at = e.slot * ClassFile::bytes(e.class);
+        if let Err(err) = self
+            .class
+            .file
+            .read_at(at, bytemuck::cast_slice_mut(&mut v))
+        {
+            let end = at + e.words as u64 * 8;
+            let len = self.class.file.size()?;
+            if len < end {
+                return Err(corrupt(format!(
+                    "{} is {len} bytes, too short for the page of node {:#x} in slot {} \
+                     (was it truncated while the index was open?)",
+                    self.class.name, e.node, e.slot
+                )));
+            }
+            return Err(err);
+        }
+        verify(e, &v)?;
+        crate::index::check_page(self.shape.precision, self.shape.dims, &v).map_err(|err| {
+            corrupt(format!(
+                "page of node {:#x} ({} slot {}): {}",
+                e.node,
+                self.class.name,
+                e.slot,
+                err.message()
+            ))
+        })?;
+        Ok(v.into_boxed_slice())
+    }
+}
+
+impl PageBacking for DiskPage {
     #[inline]
     fn words(&self) -> Result<&[u64]> {
-        let w = &self.window.words()[self.start..self.start + self.entry.words as usize];
-        if self.state.load(Ordering::Acquire) == CHECKED {
+        if let Some(w) = self.words.get() {
             return Ok(w);
         }
-        verify(&self.entry, w)?;
-        self.state.store(CHECKED, Ordering::Release);
-        Ok(w)
+        let v = self.load()?;
+        // Two readers may load it at once: one copy wins, both are the same bytes.
+        let _ = self.words.set(v);
+        Ok(self.words.get().expect("set above"))
     }
 }
 
-impl Drop for MappedPage {
+impl Drop for DiskPage {
     fn drop(&mut self) {
-        self.pins.clear(self.entry.slot);
+        self.class.pins.clear(self.entry.slot);
     }
 }
 
@@ -330,13 +365,29 @@ struct ClassFile {
     slots: u64,
     /// Slots the durable checkpoint uses.
     used: Vec<u64>,
-    /// Slots of pages mapped at open that are still in memory.
-    pins: Arc<Pins>,
-    /// Windows mapped at open (index = offset / WINDOW_BYTES).
-    windows: Vec<Option<Arc<Window>>>,
+    /// The file, its pins and the lock, shared with the page objects.
+    shared: Arc<ClassShared>,
 }
 
 impl ClassFile {
+    fn new(
+        class: u32,
+        file: Arc<dyn BackendFile>,
+        lock: Option<Arc<DirLock>>,
+    ) -> Result<ClassFile> {
+        let slots = file.size()? / ClassFile::bytes(class);
+        Ok(ClassFile {
+            shared: Arc::new(ClassShared {
+                name: file_name(class),
+                file: file.clone(),
+                pins: Pins::default(),
+                _lock: lock,
+            }),
+            file,
+            slots,
+            used: vec![0; slots.div_ceil(64) as usize],
+        })
+    }
     fn bytes(class: u32) -> u64 {
         1 << class
     }
@@ -393,11 +444,14 @@ pub struct SegmentStats {
 pub struct Segments {
     backend: Arc<dyn Backend>,
     classes: BTreeMap<u32, ClassFile>,
+    /// The directory lock, handed to every page object (None for test backends).
+    lock: Option<Arc<DirLock>>,
 }
 
 impl Segments {
     /// Opens the class files of the directory and rebuilds their free space from `tables`
-    /// (the object tables of the durable checkpoint, one per field); maps the files in windows.
+    /// (the object tables of the durable checkpoint, one per field). `lock` is the directory
+    /// lock, which every page object will hold while it lives.
     ///
     /// # Errors
     /// `Corruption` when an entry's slot lies outside its file or two entries share a slot;
@@ -405,6 +459,7 @@ impl Segments {
     pub fn open<'t>(
         backend: Arc<dyn Backend>,
         tables: impl IntoIterator<Item = &'t ObjectTable>,
+        lock: Option<Arc<DirLock>>,
     ) -> Result<Segments> {
         let mut classes = BTreeMap::new();
         for name in backend.list()? {
@@ -412,17 +467,7 @@ impl Segments {
                 continue;
             };
             let file = backend.open(&name, false)?;
-            let slots = file.size()? / ClassFile::bytes(class);
-            classes.insert(
-                class,
-                ClassFile {
-                    file,
-                    slots,
-                    used: vec![0; slots.div_ceil(64) as usize],
-                    pins: Arc::new(Pins::new(slots)),
-                    windows: Vec::new(),
-                },
-            );
+            classes.insert(class, ClassFile::new(class, file, lock.clone())?);
         }
         for e in tables.into_iter().flat_map(|t| t.iter()) {
             let c = classes.get_mut(&e.class).ok_or_else(|| {
@@ -450,55 +495,35 @@ impl Segments {
             }
             set_bit(&mut c.used, e.slot);
         }
-        Ok(Segments { backend, classes })
+        Ok(Segments {
+            backend,
+            classes,
+            lock,
+        })
     }
 
-    /// The page of `e`, to be used in place: a view into the mapped window (mapped on first
-    /// need), pinned until dropped.
+    /// The page of `e` of a field of `precision` and `dims`, to be used in place: a page
+    /// object that reads and verifies its slot on first use (see [`DiskPage`]), pinning the
+    /// slot until dropped.
     ///
     /// # Errors
-    /// `Io` when the window cannot be mapped or read.
-    pub fn page(&mut self, e: &Entry) -> Result<LoadedPage> {
+    /// `Internal` when `e` names a class without a file (open checked the table).
+    pub fn page(&mut self, e: &Entry, precision: u32, dims: usize) -> Result<LoadedPage> {
         let c = self
             .classes
-            .get_mut(&e.class)
+            .get(&e.class)
             .ok_or_else(|| Error::internal("page of a class without a file"))?;
-        let offset = e.slot * ClassFile::bytes(e.class);
-        let w = (offset / WINDOW_BYTES) as usize;
-        if c.windows.len() <= w {
-            c.windows.resize_with(w + 1, || None);
-        }
-        let window = match &c.windows[w] {
-            Some(win) => win.clone(),
-            None => {
-                let start = w as u64 * WINDOW_BYTES;
-                let len = (c.slots * ClassFile::bytes(e.class) - start).min(WINDOW_BYTES) as usize;
-                let win = match c.file.map_range(start, len)? {
-                    Some(m) if bytemuck::try_cast_slice::<u8, u64>(&m[..]).is_ok() => {
-                        Window::Mapped(m)
-                    }
-                    _ => {
-                        let mut v = vec![0u64; len / 8];
-                        c.file.read_at(start, bytemuck::cast_slice_mut(&mut v))?;
-                        Window::Read(v)
-                    }
-                };
-                let win = Arc::new(win);
-                c.windows[w] = Some(win.clone());
-                win
-            }
-        };
-        c.pins.set(e.slot);
-        Ok(LoadedPage::Shared(Arc::new(MappedPage {
-            window,
-            start: ((offset - w as u64 * WINDOW_BYTES) / 8) as usize,
+        c.shared.pins.set(e.slot);
+        Ok(LoadedPage::Shared(Arc::new(DiskPage {
+            class: c.shared.clone(),
             entry: *e,
-            state: AtomicU8::new(UNCHECKED),
-            pins: c.pins.clone(),
+            shape: Shape { precision, dims },
+            words: OnceLock::new(),
         })))
     }
 
-    /// Reads the page of `e` from its file (not through a mapping) and verifies it.
+    /// Reads the page of `e` from its file (a new read, whatever page objects hold) and
+    /// verifies its CRC and level.
     ///
     /// # Errors
     /// `Io` from the backend, `Corruption` when the page fails verification.
@@ -589,17 +614,10 @@ impl Plan<'_> {
     fn class_file(&mut self, class: u32) -> Result<&mut ClassFile> {
         if !self.segs.classes.contains_key(&class) {
             let file = self.segs.backend.open(&file_name(class), true)?;
-            let slots = file.size()? / ClassFile::bytes(class);
-            self.segs.classes.insert(
-                class,
-                ClassFile {
-                    file,
-                    slots,
-                    used: Vec::new(),
-                    pins: Arc::new(Pins::new(0)),
-                    windows: Vec::new(),
-                },
-            );
+            let lock = self.segs.lock.clone();
+            self.segs
+                .classes
+                .insert(class, ClassFile::new(class, file, lock)?);
         }
         Ok(self.segs.classes.get_mut(&class).expect("inserted"))
     }
@@ -611,7 +629,7 @@ impl Plan<'_> {
         let start = self.hint.get(&class).copied().unwrap_or(0);
         let c = self.class_file(class)?;
         let slots = c.slots;
-        let pins = c.pins.clone();
+        let shared = c.shared.clone();
         let taken = self.taken.entry(class).or_default();
         let mut slot = start;
         while slot < slots {
@@ -620,7 +638,7 @@ impl Plan<'_> {
                 slot = (slot / 64 + 1) * 64;
                 continue;
             }
-            if w & (1 << (slot % 64)) == 0 && !pins.pinned(slot) {
+            if w & (1 << (slot % 64)) == 0 && !shared.pins.pinned(slot) {
                 break;
             }
             slot += 1;
@@ -811,16 +829,25 @@ mod tests {
         assert_eq!(t.iter().count(), 1);
     }
 
+    /// A valid 1-D, precision-64 node page of `words` words at `level` holding one entry whose
+    /// id (word 8) and coordinates are `fill`.
     fn page(level: u32, fill: u64, words: usize) -> Vec<u64> {
-        let mut p = vec![fill; words];
-        p[1] = (level as u64) << 32;
+        use crate::xtree::node::{init_page, page_words, NodeMut};
+        let dir = level > 0;
+        let cap = (words - 8) / if dir { 4 } else { 3 };
+        assert_eq!(page_words(1, 8, cap, dir), words);
+        let mut p = vec![0u64; words];
+        init_page::<f64>(&mut p, 1, cap, level);
+        NodeMut::<f64>::new(&mut p, 1)
+            .unwrap()
+            .push(fill, 0, &[fill as f64, fill as f64]);
         p
     }
 
     #[test]
     fn freed_slots_are_reused_only_after_commit_and_unpin() {
         let b = Arc::new(FaultBackend::new());
-        let mut segs = Segments::open(b.clone(), &[]).unwrap();
+        let mut segs = Segments::open(b.clone(), &[], None).unwrap();
         let mut plan = segs.plan();
         let a = plan.write(1, &page(0, 1, 512), 0, 1).unwrap();
         let c = plan.write(2, &page(0, 2, 512), 0, 1).unwrap();
@@ -838,16 +865,16 @@ mod tests {
         let mut plan = segs.plan();
         assert_eq!(plan.write(4, &page(0, 4, 512), 0, 3).unwrap().slot, 0);
         drop(plan);
-        // Reopen with `c` and `d` live: a mapped page of `c` pins its slot after it is freed.
+        // Reopen with `c` and `d` live: a page object of `c` pins its slot after it is freed.
         let mut t = ObjectTable::default();
         t.insert(c).unwrap();
         t.insert(d).unwrap();
-        let mut segs = Segments::open(b.clone(), std::slice::from_ref(&t)).unwrap();
-        let mapped = segs.page(&c).unwrap();
+        let mut segs = Segments::open(b.clone(), std::slice::from_ref(&t), None).unwrap();
+        let mapped = segs.page(&c, 64, 1).unwrap();
         let LoadedPage::Shared(p) = &mapped else {
             panic!("a shared page")
         };
-        assert_eq!(p.words().unwrap()[2], 2);
+        assert_eq!(p.words().unwrap()[8], 2);
         let mut plan = segs.plan();
         plan.free(&c);
         plan.commit();
@@ -866,7 +893,7 @@ mod tests {
     /// A fault backend holding one committed page (NodeID 1) and its entry.
     fn one_page(p: &[u64]) -> (Arc<FaultBackend>, Entry) {
         let b = Arc::new(FaultBackend::new());
-        let mut segs = Segments::open(b.clone(), &[]).unwrap();
+        let mut segs = Segments::open(b.clone(), &[], None).unwrap();
         let mut plan = segs.plan();
         let e = plan.write(1, p, (p[1] >> 32) as u32, 1).unwrap();
         plan.sync().unwrap();
@@ -882,12 +909,12 @@ mod tests {
         let mut twin = a;
         twin.node = 2;
         t.insert(twin).unwrap();
-        assert!(Segments::open(b.clone(), std::slice::from_ref(&t)).is_err());
+        assert!(Segments::open(b.clone(), std::slice::from_ref(&t), None).is_err());
         let mut far = a;
         far.slot = 1 << 30;
         let mut t = ObjectTable::default();
         t.insert(far).unwrap();
-        assert!(Segments::open(b.clone(), &[t]).is_err());
+        assert!(Segments::open(b.clone(), &[t], None).is_err());
     }
 
     #[test]
@@ -898,8 +925,8 @@ mod tests {
         f.write_at(100, &[0xff]).unwrap();
         let mut t = ObjectTable::default();
         t.insert(a).unwrap();
-        let mut segs = Segments::open(b.clone(), &[t]).unwrap();
-        let LoadedPage::Shared(p) = segs.page(&a).unwrap() else {
+        let mut segs = Segments::open(b.clone(), &[t], None).unwrap();
+        let LoadedPage::Shared(p) = segs.page(&a, 64, 1).unwrap() else {
             panic!("a shared page")
         };
         let e = p.words().unwrap_err();

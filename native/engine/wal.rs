@@ -286,6 +286,23 @@ fn nonzero_end(file: &dyn BackendFile, from: u64, to: u64) -> Result<u64> {
     Ok(from)
 }
 
+/// Whether log `name` holds nothing after its header area: every byte from [`FILE_HEADER`]
+/// on is zero (or the file is not even that long). Only such a log may be a log whose creation
+/// was interrupted; a log receives commits only after its header is synced.
+///
+/// # Errors
+/// `Io` from the backend.
+pub fn is_unwritten(file: &dyn BackendFile, name: &str) -> Result<bool> {
+    let len = file.size()?;
+    let from = FILE_HEADER as u64;
+    if len <= from {
+        return Ok(true);
+    }
+    let end = nonzero_end(file, from, len)
+        .map_err(|e| Error::new(e.kind(), format!("{name}: {}", e.message())))?;
+    Ok(end == from)
+}
+
 /// Checks the file header of log `name` and returns its sequence number.
 ///
 /// # Errors

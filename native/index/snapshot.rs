@@ -117,6 +117,22 @@ pub fn page_info(precision: u32, dims: usize, words: &[u64]) -> Result<PageInfo>
     }
 }
 
+/// Checks `words`, a page of an index of `dims` dimensions and `precision` bits read from
+/// disk, before the tree code uses it: the durable store calls this on each page's first use.
+///
+/// # Errors
+/// `Corruption` when the page is not a valid node of that shape.
+pub fn check_page(precision: u32, dims: usize, words: &[u64]) -> Result<()> {
+    fn get<C: Coord>(words: &[u64], dims: usize) -> Result<()> {
+        NodeRef::<C>::new(words, dims).map(|_| ())
+    }
+    if precision == 32 {
+        get::<f32>(words, dims)
+    } else {
+        get::<f64>(words, dims)
+    }
+}
+
 impl IndexSnapshot {
     /// Number of records.
     pub fn len(&self) -> u64 {

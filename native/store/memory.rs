@@ -443,11 +443,19 @@ impl MemoryTxn<'_> {
             .is_some_and(|(seen, _)| *seen < oldest_snapshot)
         {
             let (_, ids) = pending.pop_front().expect("front exists");
-            let store = self.arc.clone();
+            // Weak: the collector may run this long after the store is gone (it runs deferred
+            // functions lazily), and a strong reference would keep every page of the store —
+            // for the durable store, its files and directory lock — alive until then. A store
+            // already dropped freed these pages itself.
+            let store = Arc::downgrade(&self.arc);
             // No registered snapshot can reach `ids`, but a reader pinned now may still walk an
             // older version that names them: the collector runs this only after every such pin
             // has ended.
-            self.guard.defer(move || store.reclaim(ids));
+            self.guard.defer(move || {
+                if let Some(store) = store.upgrade() {
+                    store.reclaim(ids);
+                }
+            });
         }
         drop(pending);
         self.guard.flush();

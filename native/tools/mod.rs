@@ -97,7 +97,7 @@ pub fn fsck(dir: &Path) -> Result<Report> {
             format!("{} is not a directory", dir.display()),
         ));
     }
-    let _lock = crate::engine::runtime::lock_dir(dir, true)?;
+    let _lock = crate::engine::lock::lock_dir(dir, true)?;
     let backend = StdBackend::new(dir)?;
     let mut problems = Vec::new();
     let mut notes = Vec::new();

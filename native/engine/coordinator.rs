@@ -1,0 +1,391 @@
+//! Checkpoints, the background threads that trigger them and sync the log, and the clean-up of
+//! files the current state no longer needs (DESIGN.md §5; `docs/design.md`, "Checkpoints").
+//!
+//! A checkpoint runs under the checkpoint lock from start to clean-up: checkpoints are
+//! serialised, so a checkpoint's clean-up can never delete the temporary, checkpoint or
+//! manifest files of another one in flight. It re-checks, under that lock, that the runtime is
+//! not poisoned: a checkpoint that failed while this one waited may have put its manifest or
+//! superblock on disk, and a second checkpoint would then reuse that manifest's generation.
+//!
+//! Background work runs on two threads so that neither waits for the other: the EVENTUAL log
+//! sync every [`super::RuntimeOptions::sync_interval`] (a checkpoint can take seconds; the
+//! commits of those seconds must not all wait for it to become durable), and the checkpoint
+//! coordinator, which checks the triggers when a commit wakes it and every half second.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::backend::Backend;
+use super::checkpoint;
+use super::manifest::{self, CheckpointRef, Manifest, NamedRoot};
+use super::ops::FieldMeta;
+use super::runtime::Inner;
+use super::segments::{ObjectTable, Plan, SegmentStats, Segments};
+use super::superblock::{self, Superblock};
+use super::wal::{self, WalWriter};
+use super::Durability;
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::{page_info, IndexSnapshot};
+use crate::store::{NodeId, NIL};
+
+/// How often the checkpoint coordinator looks at the time trigger when no commit wakes it.
+const COORDINATOR_TICK: Duration = Duration::from_millis(500);
+
+/// State of checkpoints, under the checkpoint lock.
+pub(super) struct CheckpointState {
+    pub(super) manifest_gen: u64,
+    pub(super) superblock_gen: u64,
+    pub(super) checkpoint: Option<CheckpointRef>,
+    /// The segment files and their free space.
+    pub(super) segs: Segments,
+    /// Per field (by id): the durable checkpoint's root and object table. Fields created
+    /// since have none.
+    pub(super) tables: Vec<(NodeId, ObjectTable)>,
+    /// Pages written by the last checkpoint.
+    pub(super) last_pages: u64,
+}
+
+impl Inner {
+    /// A checkpoint of the last commit (a no-op returning false when the current checkpoint
+    /// covers it); `closing` lets close's own final checkpoint run after writes are refused.
+    pub(super) fn checkpoint_inner(&self, closing: bool) -> Result<bool> {
+        let mut guard = self.ckpt.lock();
+        // Under the lock: a checkpoint that failed while this one waited has poisoned the
+        // runtime (and its manifest generation may be on disk), and close may have run.
+        self.check_poisoned()?;
+        let Some(c) = guard.as_mut() else {
+            return Err(super::field::closed_error());
+        };
+        // 1. Under the writer lock: make the current log durable, start the next one, and take
+        //    the snapshots of the last commit. Commits after this go to the new log.
+        let (epoch, snaps, new_seq) = {
+            let mut w = self.w.lock();
+            if closing {
+                self.check_poisoned()?;
+            } else {
+                self.check_writable()?;
+            }
+            if c.checkpoint.as_ref().map_or(0, |r| r.epoch) == w.epoch {
+                return Ok(false);
+            }
+            let old = w.wal.as_ref().expect("a writable runtime has a log");
+            let new_seq = old.seq() + 1;
+            let r = old.sync();
+            self.guard(r)?;
+            let created = WalWriter::create(self.backend.as_ref(), new_seq);
+            let new = self.guard(created)?;
+            let r = self.backend.sync_dir();
+            self.guard(r)?;
+            {
+                let mut s = self.sync.lock();
+                s.synced = s.synced.max(w.lsn);
+                s.file = Some(new.file());
+            }
+            w.wal = Some(new);
+            (w.epoch, w.last_commit.clone(), new_seq)
+        };
+        // Everything up to `epoch` is durable now: let readers see it (BALANCED may lag).
+        self.publish(epoch, &snaps);
+        // 2. The new pages into the segment files, 3. the object tables, 4. the manifest
+        //    naming them, 5. the superblock naming the manifest.
+        let r = write_pages(&mut c.segs, &c.tables, epoch, &snaps).and_then(|(plan, tables)| {
+            let images: Vec<checkpoint::FieldImage<'_>> = snaps
+                .iter()
+                .zip(&tables)
+                .map(|((meta, snap), (root, table))| checkpoint::FieldImage {
+                    meta,
+                    records: snap.len(),
+                    root: *root,
+                    table,
+                })
+                .collect();
+            let (file, bytes) = checkpoint::write(self.backend.as_ref(), epoch, &images)?;
+            let roots = snaps
+                .iter()
+                .enumerate()
+                .map(|(i, (m, s))| NamedRoot {
+                    name: m.name.clone(),
+                    field: i as u32,
+                    records: s.len(),
+                })
+                .collect();
+            let segments = plan.refs();
+            let mut files: Vec<String> = segments.iter().map(|s| s.file.clone()).collect();
+            files.push(file.clone());
+            files.push(wal::file_name(new_seq));
+            let m = Manifest {
+                format_version: manifest::FORMAT_VERSION,
+                generation: c.manifest_gen + 1,
+                checkpoint: Some(CheckpointRef { file, epoch, bytes }),
+                wal_start: new_seq,
+                roots,
+                files,
+                segments,
+            };
+            let crc = manifest::write(self.backend.as_ref(), &m)?;
+            let sb = Superblock {
+                generation: c.superblock_gen + 1,
+                manifest: m.generation,
+                manifest_crc: crc,
+            };
+            superblock::write(self.backend.as_ref(), &sb)?;
+            // The checkpoint is durable: its allocation becomes the one recovery rebuilds.
+            let pages = plan.pages;
+            plan.commit();
+            Ok((m, sb, tables, pages))
+        });
+        let (m, sb, tables, pages) = self.guard(r)?;
+        c.tables = tables;
+        c.last_pages = pages;
+        c.manifest_gen = m.generation;
+        c.superblock_gen = sb.generation;
+        c.checkpoint = m.checkpoint.clone();
+        *self.ckpt_summary.lock() = super::runtime::CheckpointSummary::of(c);
+        self.ckpt_epoch.store(epoch, Ordering::Release);
+        self.ckpt_at_us
+            .store(self.started.elapsed().as_micros() as u64, Ordering::Release);
+        // 6. What the new state no longer needs, still under the checkpoint lock (no other
+        //    checkpoint's files can be in flight). A failure here leaves garbage that the next
+        //    checkpoint or open removes; it does not poison.
+        if let Err(e) = remove_garbage(self.backend.as_ref(), &m) {
+            log::warn!("xtree checkpoint clean-up: {e}");
+        }
+        drop(guard);
+        Ok(true)
+    }
+
+    /// Verifies the durable checkpoint; see [`super::Runtime::verify_checkpoint`].
+    pub(super) fn verify_checkpoint(&self) -> Result<SegmentStats> {
+        let guard = self.ckpt.lock();
+        let c = guard.as_ref().ok_or_else(super::field::closed_error)?;
+        let metas: Vec<FieldMeta> = self
+            .fields
+            .read()
+            .iter()
+            .map(|f| (*f.meta).clone())
+            .collect();
+        let bad = |msg: String| Error::new(ErrorKind::Corruption, msg);
+        let mut pages = 0u64;
+        for (i, (root, table)) in c.tables.iter().enumerate() {
+            let meta = metas
+                .get(i)
+                .ok_or_else(|| bad(format!("checkpoint field {i} has no field")))?;
+            let mut seen = HashSet::new();
+            let mut stack = Vec::new();
+            if *root != NIL {
+                stack.push((*root, None));
+            }
+            while let Some((id, parent_level)) = stack.pop() {
+                let e = table.get(id).filter(|e| e.node == id).ok_or_else(|| {
+                    bad(format!(
+                        "field {}: node {id:#x} is not in the object table",
+                        meta.name
+                    ))
+                })?;
+                if !seen.insert(id) {
+                    return Err(bad(format!(
+                        "field {}: node {id:#x} is reached twice",
+                        meta.name
+                    )));
+                }
+                if parent_level.is_some_and(|p: u32| e.level + 1 != p) {
+                    return Err(bad(format!(
+                        "field {}: node {id:#x} at level {} under a node of level {:?}",
+                        meta.name, e.level, parent_level
+                    )));
+                }
+                let page = c.segs.read(e)?;
+                let info = page_info(meta.precision, meta.dimension, &page)?;
+                stack.extend(info.children.into_iter().map(|k| (k, Some(e.level))));
+            }
+            if seen.len() != table.len() {
+                return Err(bad(format!(
+                    "field {}: {} object table entries, {} reachable from the root",
+                    meta.name,
+                    table.len(),
+                    seen.len()
+                )));
+            }
+            pages += seen.len() as u64;
+        }
+        let mut st = c.segs.stats();
+        if st.used_slots != pages {
+            return Err(bad(format!(
+                "the allocator has {} slots in use for {pages} pages",
+                st.used_slots
+            )));
+        }
+        st.pages = pages;
+        Ok(st)
+    }
+}
+
+/// The incremental part of a checkpoint (see [`super::segments`]): for each field, writes the
+/// pages of its snapshot that the durable checkpoint's object table does not hold, and frees
+/// the slots of the pages the old tree had and the new one lacks. Returns the allocation plan
+/// (synced; to be committed once the checkpoint is durable) and every field's new root and
+/// object table.
+///
+/// # Errors
+/// `Io` from the backend; `Corruption` when a page of the old checkpoint cannot be read back;
+/// `Internal` when the new table would give one handle two pages (a bug).
+fn write_pages<'s>(
+    segs: &'s mut Segments,
+    old: &[(NodeId, ObjectTable)],
+    epoch: u64,
+    snaps: &[(FieldMeta, IndexSnapshot)],
+) -> Result<(Plan<'s>, Vec<(NodeId, ObjectTable)>)> {
+    let mut plan = segs.plan();
+    let mut tables = Vec::with_capacity(snaps.len());
+    let empty = (NIL, ObjectTable::default());
+    for (i, (meta, snap)) in snaps.iter().enumerate() {
+        let (old_root, old_table) = old.get(i).unwrap_or(&empty);
+        let mut table = old_table.clone();
+        // Pages the old checkpoint has and the new tree still uses: the roots of unchanged
+        // subtrees, where the walk stops.
+        let mut kept = HashSet::new();
+        let mut added = Vec::new();
+        snap.walk(
+            |id| {
+                let on_disk = old_table.holds(id);
+                if on_disk {
+                    kept.insert(id);
+                }
+                on_disk
+            },
+            |id, page, level| {
+                added.push(plan.write(id, page, level, epoch)?);
+                Ok(())
+            },
+        )?;
+        // The old tree's pages outside the kept subtrees are gone from the new tree.
+        let mut stack = Vec::new();
+        if *old_root != NIL {
+            stack.push(*old_root);
+        }
+        while let Some(id) = stack.pop() {
+            if kept.contains(&id) {
+                continue;
+            }
+            let e = table.remove(id).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Corruption,
+                    format!(
+                        "field {}: node {id:#x} of the checkpoint is not in its object table",
+                        meta.name
+                    ),
+                )
+            })?;
+            plan.free(&e);
+            if e.level > 0 {
+                let page = plan.read(&e)?;
+                stack.extend(page_info(meta.precision, meta.dimension, &page)?.children);
+            }
+        }
+        for e in added {
+            table.insert(e).map_err(|e| {
+                Error::internal(format!(
+                    "checkpoint of field {}: {}",
+                    meta.name,
+                    e.message()
+                ))
+            })?;
+        }
+        tables.push((snap.root(), table));
+    }
+    plan.sync()?;
+    Ok((plan, tables))
+}
+
+/// Removes the logs, checkpoints, manifests and temporary files that manifest `m` (the current
+/// state) does not need. Call only when no checkpoint can be in flight: under the checkpoint
+/// lock, or at open.
+///
+/// # Errors
+/// `Io` from the backend.
+pub(super) fn remove_garbage(backend: &dyn Backend, m: &Manifest) -> Result<()> {
+    let keep_ckpt = m.checkpoint.as_ref().map(|c| c.file.clone());
+    let mut removed = false;
+    for name in backend.list()? {
+        let garbage = name.ends_with(".tmp")
+            || wal::parse_name(&name).is_some_and(|s| s < m.wal_start)
+            || (checkpoint::parse_name(&name).is_some() && Some(&name) != keep_ckpt.as_ref())
+            || manifest::parse_name(&name).is_some_and(|g| g != m.generation);
+        if garbage {
+            backend.remove(&name)?;
+            removed = true;
+        }
+    }
+    if removed {
+        backend.sync_dir()?;
+    }
+    Ok(())
+}
+
+/// Stop and wake flags of the background threads.
+#[derive(Default)]
+pub(super) struct Background {
+    pub(super) stop: bool,
+    pub(super) wake: bool,
+}
+
+/// The EVENTUAL log sync: every sync interval, makes what was written durable.
+pub(super) fn sync_thread(rt: Arc<Inner>) {
+    loop {
+        {
+            let mut b = rt.bg.lock();
+            if !b.stop {
+                rt.bg_cv.wait_for(&mut b, rt.opts.sync_interval);
+            }
+            if b.stop {
+                return;
+            }
+        }
+        if rt.poisoned.load(Ordering::Acquire) {
+            continue;
+        }
+        let lsn = rt.sync.lock().written;
+        if let Err(e) = rt.wait_durable(lsn) {
+            log::error!("xtree background sync: {e}");
+        }
+    }
+}
+
+/// The checkpoint coordinator: checks the triggers when a commit wakes it and every
+/// [`COORDINATOR_TICK`], and checkpoints when one fired.
+pub(super) fn checkpoint_thread(rt: Arc<Inner>) {
+    loop {
+        {
+            let mut b = rt.bg.lock();
+            if !b.stop && !b.wake {
+                rt.bg_cv.wait_for(&mut b, COORDINATOR_TICK);
+            }
+            if b.stop {
+                return;
+            }
+            b.wake = false;
+        }
+        if rt.poisoned.load(Ordering::Acquire) {
+            continue;
+        }
+        let (epoch, size) = {
+            let w = rt.w.lock();
+            (w.epoch, w.wal.as_ref().map_or(0, |l| l.size()))
+        };
+        if rt.wants_checkpoint(epoch, size) {
+            if let Err(e) = rt.checkpoint_inner(false) {
+                // A runtime closing under the coordinator refuses it: not worth a log line.
+                if e.kind() != ErrorKind::Closed {
+                    log::error!("xtree background checkpoint: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Whether the runtime needs the EVENTUAL sync thread.
+pub(super) fn needs_sync_thread(d: Durability) -> bool {
+    d == Durability::Eventual
+}
