@@ -33,10 +33,6 @@ import java.util.Objects;
  * field does not close the runtime.
  */
 public final class DurableRuntime implements AutoCloseable {
-    static {
-        NativeLibrary.load();
-    }
-
     private final String dataDir;
     private final Durability durability;
     private final NativeHandle handle;
@@ -61,6 +57,8 @@ public final class DurableRuntime implements AutoCloseable {
      * @throws XTreeIoException if the directory cannot be created or read, is a regular file,
      *     or is locked by another opener (in this or another process)
      * @throws XTreeCorruptionException if its files are damaged
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
+     *     NativeLibrary})
      */
     public static DurableRuntime open(String dataDir) {
         return open(dataDir, Durability.BALANCED);
@@ -84,6 +82,7 @@ public final class DurableRuntime implements AutoCloseable {
      *     NativeLibrary})
      */
     public static DurableRuntime open(String dataDir, Durability durability) {
+        NativeLibrary.load();
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(durability, "durability");
         Checks.dataDir(dataDir);
@@ -104,6 +103,7 @@ public final class DurableRuntime implements AutoCloseable {
      */
     static DurableRuntime openWithFaults(String dataDir, Durability durability,
             FaultPlan faults) {
+        NativeLibrary.load();
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(durability, "durability");
         Objects.requireNonNull(faults, "faults");

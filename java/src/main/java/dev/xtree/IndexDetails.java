@@ -62,10 +62,6 @@ public final class IndexDetails implements AutoCloseable {
     /** Largest supported {@link #dimension()}. */
     public static final int MAX_DIMENSION = 255;
 
-    static {
-        NativeLibrary.load();
-    }
-
     private final int dimension;
     private final int precision;
     private final String[] labels;
@@ -197,6 +193,9 @@ public final class IndexDetails implements AutoCloseable {
             PersistenceMode mode,
             String dataDir,
             Options options) {
+        // Here rather than in a static initialiser: a failed load must not leave the class
+        // unusable (NoClassDefFoundError) but throw its error, with the places tried, each time.
+        NativeLibrary.load();
         Objects.requireNonNull(labels, "labels");
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(options, "options");

@@ -24,10 +24,6 @@ package dev.xtree;
  * IllegalStateException}.
  */
 public final class SearchCursor implements AutoCloseable {
-    static {
-        NativeLibrary.load();
-    }
-
     /**
      * The most row ids one {@link #nextPage(int)} returns: 1048576 (2<sup>20</sup>), a page of 8
      * MiB. A larger {@code maxRows} is accepted and lowered to this value.
