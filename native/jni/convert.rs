@@ -113,7 +113,8 @@ fn utf16_to_string(units: &[u16], name: &str) -> Result<String, Error> {
 fn modified_utf8_to_utf16(bytes: &[u8]) -> Option<Vec<u16>> {
     /// The 6 payload bits of a continuation byte `10xxxxxx`.
     fn tail(b: Option<&u8>) -> Option<u16> {
-        b.filter(|&&b| b & 0xC0 == 0x80).map(|&b| u16::from(b & 0x3F))
+        b.filter(|&&b| b & 0xC0 == 0x80)
+            .map(|&b| u16::from(b & 0x3F))
     }
     let mut units = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -331,9 +332,10 @@ mod tests {
     /// "\uDC00" the same label, directory or field name).
     #[test]
     fn strings_decode_exactly_or_not_at_all() {
-        let good: Vec<u16> = "a\u{0}\u{7f}\u{80}\u{7ff}\u{800}\u{e9}\u{4e16}\u{ffff}\u{1F600}\u{10FFFF}"
-            .encode_utf16()
-            .collect();
+        let good: Vec<u16> =
+            "a\u{0}\u{7f}\u{80}\u{7ff}\u{800}\u{e9}\u{4e16}\u{ffff}\u{1F600}\u{10FFFF}"
+                .encode_utf16()
+                .collect();
         let bytes = encode(&good);
         assert_eq!(modified_utf8_to_utf16(&bytes).as_deref(), Some(&good[..]));
         assert_eq!(
@@ -358,7 +360,13 @@ mod tests {
                 e.message()
             );
         }
-        for bad in [&[0x80][..], &[0xC0], &[0xE0, 0x80], &[0xF0, 0x9F, 0x98, 0x80], &[0]] {
+        for bad in [
+            &[0x80][..],
+            &[0xC0],
+            &[0xE0, 0x80],
+            &[0xF0, 0x9F, 0x98, 0x80],
+            &[0],
+        ] {
             assert_eq!(modified_utf8_to_utf16(bad), None, "{bad:?}");
         }
     }

@@ -144,7 +144,9 @@ mod tests {
     fn paged(n: u64) -> PagedCursor {
         let index = Index::new(1, 64, vec!["x".into()]).expect("valid options");
         for i in 0..n {
-            index.insert(i, &[i as f64], &[i as f64]).expect("finite point");
+            index
+                .insert(i, &[i as f64], &[i as f64])
+                .expect("finite point");
         }
         let cursor = index
             .cursor(SearchType::Within, &[f64::NEG_INFINITY], &[f64::INFINITY])
