@@ -35,7 +35,7 @@ pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeOpen<'local>(
     durability: jint,
 ) -> jlong {
     call(&mut env, "DurableRuntime.nativeOpen", |env| {
-        let data_dir = convert::string(env, &data_dir, "dataDir")?;
+        let data_dir = convert::data_dir(env, &data_dir, "dataDir")?;
         let options = options(durability)?;
         Ok(into_handle(Arc::new(Runtime::open(&data_dir, options)?)))
     })
@@ -62,7 +62,7 @@ pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeOpenWithFaults<'local
     fault_plan: jlong,
 ) -> jlong {
     call(&mut env, "DurableRuntime.nativeOpenWithFaults", |env| {
-        let data_dir = convert::string(env, &data_dir, "dataDir")?;
+        let data_dir = convert::data_dir(env, &data_dir, "dataDir")?;
         let options = options(durability)?;
         let plan = fault_plan::plan(fault_plan)?.clone();
         let runtime = Runtime::open_dir_with(&data_dir, options, |std| {

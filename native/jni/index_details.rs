@@ -166,7 +166,8 @@ fn index<'a>(handle: jlong) -> BridgeResult<&'a IndexHandle> {
 }
 
 /// The [`IndexOptions`] of the Java parameters `(dimension, precision, labels, nodeSize)`;
-/// `nodeSize` 0 selects the library default. Values are validated by the index.
+/// `nodeSize` 0 selects the library default. Values are validated by the index, but for the
+/// labels being distinct and not blank, which the bridge checks ([`convert::check_labels`]).
 pub(crate) fn index_options(
     env: &mut JNIEnv<'_>,
     dimension: jint,
@@ -179,6 +180,7 @@ pub(crate) fn index_options(
     let precision = u32::try_from(precision)
         .map_err(|_| Error::invalid(format!("precision {precision} is not 32 or 64")))?;
     let labels = convert::strings(env, labels, "labels")?;
+    convert::check_labels(&labels)?;
     let node_size = convert::count(node_size, "nodeSize")?;
     let mut options = IndexOptions::new(dimension, precision, labels);
     if node_size != 0 {
@@ -221,7 +223,7 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeOpen<'local>(
     node_size: jint,
 ) -> jlong {
     call(&mut env, "IndexDetails.nativeOpen", |env| {
-        let data_dir = convert::string(env, &data_dir, "dataDir")?;
+        let data_dir = convert::data_dir(env, &data_dir, "dataDir")?;
         let durability = convert::durability(durability)?;
         let options = index_options(env, dimension, precision, &labels, node_size)?;
         let runtime = Runtime::open(

@@ -8,7 +8,8 @@
 //!
 //! Handles: a native object owned by Java is boxed and its pointer passed to Java as a `long`:
 //! `IndexDetails` holds a `Box<IndexHandle>` (an in-memory `Index`, or a durable `Field` with
-//! the `Arc<Runtime>` it belongs to), `SearchCursor` a `Box<Mutex<Cursor>>`, `DurableRuntime` a
+//! the `Arc<Runtime>` it belongs to), `SearchCursor` a `Box<CursorCell>` (a mutex over the
+//! `Cursor` and the rows of a page that never reached Java), `DurableRuntime` a
 //! `Box<Arc<Runtime>>`. The Java class `dev.xtree.NativeHandle` guarantees the contract every
 //! `unsafe` block below relies on: a handle is either 0 (rejected here as closed) or a live
 //! pointer returned by the matching constructor, and it is freed exactly once, after every call

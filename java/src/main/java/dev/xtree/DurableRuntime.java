@@ -33,10 +33,6 @@ import java.util.Objects;
  * field does not close the runtime.
  */
 public final class DurableRuntime implements AutoCloseable {
-    static {
-        NativeLibrary.load();
-    }
-
     private final String dataDir;
     private final Durability durability;
     private final NativeHandle handle;
@@ -52,13 +48,17 @@ public final class DurableRuntime implements AutoCloseable {
      * Opens a data directory with the {@link Durability#BALANCED} policy; see {@link
      * #open(String, Durability)}.
      *
-     * @param dataDir the data directory; created if missing
+     * @param dataDir the data directory, created if missing: well-formed UTF-16 (no unpaired
+     *     surrogate) without NUL characters
      * @return the open runtime, owning the directory lock until {@link #close()}
      * @throws NullPointerException if {@code dataDir} is null
-     * @throws IllegalArgumentException if {@code dataDir} is empty
-     * @throws XTreeIoException if the directory cannot be created or read, or is locked by
-     *     another opener (in this or another process)
+     * @throws IllegalArgumentException if {@code dataDir} is empty, has an unpaired surrogate or
+     *     a NUL character
+     * @throws XTreeIoException if the directory cannot be created or read, is a regular file,
+     *     or is locked by another opener (in this or another process)
      * @throws XTreeCorruptionException if its files are damaged
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
+     *     NativeLibrary})
      */
     public static DurableRuntime open(String dataDir) {
         return open(dataDir, Durability.BALANCED);
@@ -68,23 +68,24 @@ public final class DurableRuntime implements AutoCloseable {
      * Opens (creating if needed) a data directory, locks it, and recovers its last committed
      * state.
      *
-     * @param dataDir the data directory; created if missing
+     * @param dataDir the data directory, created if missing: well-formed UTF-16 (no unpaired
+     *     surrogate) without NUL characters
      * @param durability what a crash may lose of the acknowledged commits
      * @return the open runtime, owning the directory lock until {@link #close()}
      * @throws NullPointerException if an argument is null
-     * @throws IllegalArgumentException if {@code dataDir} is empty
-     * @throws XTreeIoException if the directory cannot be created or read, or is locked by
-     *     another opener (in this or another process)
+     * @throws IllegalArgumentException if {@code dataDir} is empty, has an unpaired surrogate or
+     *     a NUL character
+     * @throws XTreeIoException if the directory cannot be created or read, is a regular file,
+     *     or is locked by another opener (in this or another process)
      * @throws XTreeCorruptionException if its files are damaged
      * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
      *     NativeLibrary})
      */
     public static DurableRuntime open(String dataDir, Durability durability) {
+        NativeLibrary.load();
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(durability, "durability");
-        if (dataDir.isEmpty()) {
-            throw new IllegalArgumentException("dataDir is empty");
-        }
+        Checks.dataDir(dataDir);
         return new DurableRuntime(dataDir, durability, nativeOpen(dataDir, durability.ordinal()));
     }
 
@@ -102,12 +103,11 @@ public final class DurableRuntime implements AutoCloseable {
      */
     static DurableRuntime openWithFaults(String dataDir, Durability durability,
             FaultPlan faults) {
+        NativeLibrary.load();
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(durability, "durability");
         Objects.requireNonNull(faults, "faults");
-        if (dataDir.isEmpty()) {
-            throw new IllegalArgumentException("dataDir is empty");
-        }
+        Checks.dataDir(dataDir);
         long plan = faults.acquire();
         long h;
         try {
@@ -128,15 +128,18 @@ public final class DurableRuntime implements AutoCloseable {
      * IndexDetails#commit()} commits the whole runtime. Asking twice for one name gives two
      * handles on the same field.
      *
-     * @param name the field name, 1 to 1024 bytes of UTF-8
+     * @param name the field name: well-formed UTF-16 (no unpaired surrogate), 1 to 1024 bytes
+     *     of UTF-8
      * @param dimension number of dimensions, 1..255
      * @param precision coordinate storage in bits: 32 ({@code float}) or 64 ({@code double})
-     * @param labels one name per dimension, none null; copied
+     * @param labels one name per dimension: distinct, none null or blank, each well-formed
+     *     UTF-16; copied
      * @return a durable index on the field; close it (try-with-resources)
      * @throws NullPointerException if {@code name}, {@code labels} or one of its elements is
      *     null
-     * @throws IllegalArgumentException if the name is empty or too long, the dimension,
-     *     precision or number of labels is wrong, or the field exists with another dimension,
+     * @throws IllegalArgumentException if the name is empty, too long or has an unpaired
+     *     surrogate, the dimension, precision or number of labels is wrong, a label is blank,
+     *     repeated or has an unpaired surrogate, or the field exists with another dimension,
      *     precision or labels
      * @throws IllegalStateException if the runtime is closed
      * @throws XTreeIoException if committing the creation fails
@@ -144,6 +147,7 @@ public final class DurableRuntime implements AutoCloseable {
      */
     public IndexDetails field(String name, int dimension, int precision, String[] labels) {
         Objects.requireNonNull(name, "name");
+        Checks.wellFormed("name", name);
         String[] copy = IndexDetails.checkParameters(dimension, precision, labels);
         long h = handle.acquire();
         long field;

@@ -11,10 +11,6 @@ package dev.xtree;
  * file; writes likewise. Backed by {@code FailingBackend} (native/engine/failing.rs).
  */
 final class FaultPlan implements AutoCloseable {
-    static {
-        NativeLibrary.load();
-    }
-
     /** The errno of an I/O error. */
     static final int EIO = 5;
     /** The errno of "no space left on device". */
@@ -30,6 +26,7 @@ final class FaultPlan implements AutoCloseable {
      *     #EIO} or {@link #ENOSPC}
      */
     FaultPlan(long failSync, long failWrite, int errno) {
+        NativeLibrary.load();
         if (failSync < 0 || failWrite < 0) {
             throw new IllegalArgumentException(
                     "failSync " + failSync + " and failWrite " + failWrite + " must be >= 0");

@@ -62,10 +62,6 @@ public final class IndexDetails implements AutoCloseable {
     /** Largest supported {@link #dimension()}. */
     public static final int MAX_DIMENSION = 255;
 
-    static {
-        NativeLibrary.load();
-    }
-
     private final int dimension;
     private final int precision;
     private final String[] labels;
@@ -139,17 +135,22 @@ public final class IndexDetails implements AutoCloseable {
      *
      * @param dimension number of dimensions, 1..255
      * @param precision coordinate storage in bits: 32 ({@code float}) or 64 ({@code double})
-     * @param labels one name per dimension, none null; copied
+     * @param labels one name per dimension: distinct, none null or blank, each well-formed
+     *     UTF-16 (no unpaired surrogate); copied
      * @param mode {@link PersistenceMode#IN_MEMORY} or {@link PersistenceMode#DURABLE}
      * @param dataDir for {@code DURABLE}, the data directory (created if missing, then locked
-     *     until {@link #close()}); must be null for {@code IN_MEMORY}
+     *     until {@link #close()}): well-formed UTF-16 without NUL characters; must be null for
+     *     {@code IN_MEMORY}
      * @throws NullPointerException if {@code labels}, one of its elements, or {@code mode} is
      *     null
      * @throws IllegalArgumentException if the dimension, precision or number of labels is wrong,
-     *     a data directory is given for an in-memory index or missing for a durable one, or the
-     *     data directory holds an index with another dimension, precision or labels
-     * @throws XTreeIoException if the data directory cannot be created or read, or is locked by
-     *     another open index or {@link DurableRuntime} (in this or another process)
+     *     a label is blank, repeated or has an unpaired surrogate, a data directory is given for
+     *     an in-memory index or missing for a durable one, the data directory has an unpaired
+     *     surrogate or a NUL character, or it holds an index with another dimension, precision
+     *     or labels
+     * @throws XTreeIoException if the data directory cannot be created or read, is a regular
+     *     file, or is locked by another open index or {@link DurableRuntime} (in this or another
+     *     process)
      * @throws XTreeCorruptionException if the files of the data directory are damaged
      * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
      *     NativeLibrary})
@@ -164,19 +165,23 @@ public final class IndexDetails implements AutoCloseable {
      *
      * @param dimension number of dimensions, 1..255
      * @param precision coordinate storage in bits: 32 ({@code float}) or 64 ({@code double})
-     * @param labels one name per dimension, none null; copied
+     * @param labels one name per dimension: distinct, none null or blank, each well-formed
+     *     UTF-16 (no unpaired surrogate); copied
      * @param mode {@link PersistenceMode#IN_MEMORY} or {@link PersistenceMode#DURABLE}
      * @param dataDir for {@code DURABLE}, the data directory (created if missing, then locked
-     *     until {@link #close()}); must be null for {@code IN_MEMORY}
+     *     until {@link #close()}): well-formed UTF-16 without NUL characters; must be null for
+     *     {@code IN_MEMORY}
      * @param options further options; read once, later changes to it have no effect
      * @throws NullPointerException if {@code labels}, one of its elements, {@code mode} or
      *     {@code options} is null
      * @throws IllegalArgumentException if the dimension, precision, number of labels or node
-     *     size is wrong, a data directory is given for an in-memory index or missing for a
-     *     durable one, or the data directory holds an index with another dimension, precision or
-     *     labels
-     * @throws XTreeIoException if the data directory cannot be created or read, or is locked by
-     *     another open index or {@link DurableRuntime} (in this or another process)
+     *     size is wrong, a label is blank, repeated or has an unpaired surrogate, a data
+     *     directory is given for an in-memory index or missing for a durable one, the data
+     *     directory has an unpaired surrogate or a NUL character, or it holds an index with
+     *     another dimension, precision or labels
+     * @throws XTreeIoException if the data directory cannot be created or read, is a regular
+     *     file, or is locked by another open index or {@link DurableRuntime} (in this or another
+     *     process)
      * @throws XTreeCorruptionException if the files of the data directory are damaged
      * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
      *     NativeLibrary})
@@ -188,6 +193,9 @@ public final class IndexDetails implements AutoCloseable {
             PersistenceMode mode,
             String dataDir,
             Options options) {
+        // Here rather than in a static initialiser: a failed load must not leave the class
+        // unusable (NoClassDefFoundError) but throw its error, with the places tried, each time.
+        NativeLibrary.load();
         Objects.requireNonNull(labels, "labels");
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(options, "options");
@@ -201,6 +209,7 @@ public final class IndexDetails implements AutoCloseable {
                         "dataDir is required for PersistenceMode.DURABLE (got "
                                 + (dataDir == null ? "null" : "\"\"") + ")");
             }
+            Checks.dataDir(dataDir);
             h = nativeOpen(dataDir, options.durability.ordinal(), dimension, precision, copy,
                     options.nodeSize);
             what = "IndexDetails(" + shape + ", DURABLE " + dataDir + ")";
@@ -257,9 +266,7 @@ public final class IndexDetails implements AutoCloseable {
                     + " names, expected one per dimension (" + dimension + ")");
         }
         String[] copy = labels.clone();
-        for (int i = 0; i < copy.length; i++) {
-            Objects.requireNonNull(copy[i], "labels[" + i + "]");
-        }
+        Checks.labels(copy);
         return copy;
     }
 

@@ -20,11 +20,18 @@ import java.util.Locale;
  *   <li>the file named by the system property {@value #LIBRARY_PATH_PROPERTY}, if set;
  *   <li>{@code System.loadLibrary("xtree")}, i.e. a directory of {@code java.library.path};
  *   <li>the jar resource {@code native/<os>-<arch>/<file>} (for example {@code
- *       native/linux-x86_64/libxtree.so}), copied to a fresh private temporary directory under a
- *       name carrying the library version, then loaded from there.
+ *       native/linux-x86_64/libxtree.so}), copied to a fresh private directory under {@code
+ *       java.io.tmpdir} (made absolute if it is relative) under a name carrying the library
+ *       version, then loaded from there.
  * </ol>
  *
- * <p>If none works, {@link UnsatisfiedLinkError} lists every place tried and why it failed.
+ * <p>If none works, {@link UnsatisfiedLinkError} lists every place tried and why it failed, and
+ * how to name the library file with {@value #LIBRARY_PATH_PROPERTY}; if the extracted copy
+ * could not be loaded, it names the copy and the likely cause (a {@code java.io.tmpdir} on a file
+ * system mounted {@code noexec}). The failure is remembered: every later {@link #load()} (and so
+ * every constructor of {@link IndexDetails}, {@link DurableRuntime#open}) throws a new {@link
+ * UnsatisfiedLinkError} with the same message whose cause is the first one, without trying again.
+ * Classes of the API load without the library; only creating the native objects needs it.
  */
 public final class NativeLibrary {
     /** System property naming the native library file to load before anything else. */
@@ -33,19 +40,45 @@ public final class NativeLibrary {
     private static final String NAME = "xtree";
     private static final System.Logger LOG = System.getLogger("dev.xtree");
 
-    private static String loadedFrom;
+    /** Where the library came from; null until loaded. Volatile for the lock-free fast path. */
+    private static volatile String loadedFrom;
+
+    /** The error of the one failed attempt, thrown again (as a cause) by every later load. */
+    private static UnsatisfiedLinkError failure;
 
     private NativeLibrary() {}
 
     /**
-     * Loads the native library if this class loader has not loaded it yet. Thread-safe.
+     * Loads the native library if this class loader has not loaded it yet. Thread-safe; once
+     * loaded, a call costs one volatile read.
      *
-     * @throws UnsatisfiedLinkError if no place worked; the message lists each place and its error
+     * @throws UnsatisfiedLinkError if no place worked; the message lists each place and its
+     *     error. After a failure every call throws a new error with the same message, caused by
+     *     the first.
      */
-    public static synchronized void load() {
+    public static void load() {
+        if (loadedFrom == null) {
+            loadOnce();
+        }
+    }
+
+    private static synchronized void loadOnce() {
         if (loadedFrom != null) {
             return;
         }
+        if (failure != null) {
+            UnsatisfiedLinkError again = new UnsatisfiedLinkError(failure.getMessage());
+            again.initCause(failure);
+            throw again;
+        }
+        failure = tryEveryPlace();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Tries each place in order; sets {@link #loadedFrom}, or returns the error to throw. */
+    private static UnsatisfiedLinkError tryEveryPlace() {
         List<String> tried = new ArrayList<>();
 
         String explicit = System.getProperty(LIBRARY_PATH_PROPERTY);
@@ -54,7 +87,7 @@ public final class NativeLibrary {
             try {
                 System.load(Paths.get(explicit).toAbsolutePath().toString());
                 loadedFrom = place;
-                return;
+                return null;
             } catch (UnsatisfiedLinkError | RuntimeException e) {
                 tried.add(place + ": " + e);
                 LOG.log(System.Logger.Level.WARNING,
@@ -69,25 +102,41 @@ public final class NativeLibrary {
         try {
             System.loadLibrary(NAME);
             loadedFrom = "java.library.path=" + libraryPath;
-            return;
+            return null;
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             tried.add("System.loadLibrary(\"" + NAME + "\") with java.library.path="
                     + libraryPath + ": " + e);
         }
 
         String resource = resourcePath();
+        Path file = null;
         try {
-            Path file = extract(resource);
+            file = extract(resource);
             System.load(file.toString());
             loadedFrom = "jar resource " + resource + " extracted to " + file;
             deleteIfPosix(file);
-            return;
-        } catch (IOException | UnsatisfiedLinkError | RuntimeException e) {
+            return null;
+        } catch (UnsatisfiedLinkError e) {
+            if (file == null) {
+                tried.add("jar resource " + resource + ": " + e);
+            } else {
+                // The copy exists but the OS would not map it; the usual cause is a noexec
+                // mount, which Java cannot see.
+                tried.add("jar resource " + resource + " extracted to " + file + ": " + e
+                        + " (if java.io.tmpdir=" + file.getParent().getParent() + " is on a file system mounted noexec, start the JVM with -D"
+                        + LIBRARY_PATH_PROPERTY + "=/path/to/" + System.mapLibraryName(NAME)
+                        + " on a file system that allows executing, or with -Djava.io.tmpdir"
+                        + " pointing to one)");
+                deleteIfPosix(file);
+            }
+        } catch (IOException | RuntimeException e) {
             tried.add("jar resource " + resource + ": " + e);
         }
 
-        throw new UnsatisfiedLinkError("cannot load the xtree native library; tried:\n  - "
-                + String.join("\n  - ", tried));
+        return new UnsatisfiedLinkError("cannot load the xtree native library; tried:\n  - "
+                + String.join("\n  - ", tried) + "\nTo name the library file, set the system"
+                + " property " + LIBRARY_PATH_PROPERTY + " (-D" + LIBRARY_PATH_PROPERTY
+                + "=/path/to/" + System.mapLibraryName(NAME) + ").");
     }
 
     /**
@@ -95,7 +144,7 @@ public final class NativeLibrary {
      *
      * @return a description of the place that worked, or {@code null} if not loaded yet
      */
-    public static synchronized String loadedFrom() {
+    public static String loadedFrom() {
         return loadedFrom;
     }
 
@@ -156,7 +205,8 @@ public final class NativeLibrary {
                 throw new IOException("not on the class path");
             }
             String version = version();
-            Path dir = Files.createTempDirectory("xtree-" + version + "-");
+            // System.load needs an absolute path; java.io.tmpdir may be relative.
+            Path dir = Files.createTempDirectory("xtree-" + version + "-").toAbsolutePath();
             dir.toFile().deleteOnExit();
             String file = System.mapLibraryName(NAME + "-" + version);
             Path target = dir.resolve(file);

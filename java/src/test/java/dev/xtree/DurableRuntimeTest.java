@@ -417,4 +417,47 @@ public class DurableRuntimeTest {
             }
         }
     }
+
+    /**
+     * Regression (issue 7, item 14): field names with unpaired surrogates were decoded lossily,
+     * so {@code "\uD800"} and {@code "\uDC00"} named the same field. They are rejected now.
+     */
+    @Test
+    public void malformedFieldNamesAreRejected() throws IOException {
+        try (DurableRuntime runtime = DurableRuntime.open(newDir())) {
+            for (String name : new String[] {"\uD800", "f\uDC00", "\uDC00\uD800"}) {
+                IllegalArgumentException e = assertThrows(name, IllegalArgumentException.class,
+                        () -> runtime.field(name, 2, 64, XY));
+                IndexDetailsTest.assertMessage(e, "name", "surrogate");
+            }
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> runtime.field("f", 2, 64, new String[] {"x", "x"}));
+            IndexDetailsTest.assertMessage(e, "labels[1]");
+            assertArrayEquals(new String[0], runtime.fieldNames());
+            try (IndexDetails f = runtime.field("\uD83D\uDE00", 2, 64, XY)) {
+                assertEquals(2, f.dimension());
+                assertArrayEquals(new String[] {"\uD83D\uDE00"}, runtime.fieldNames());
+            }
+        }
+    }
+
+    /**
+     * Regression (issue 7, item 14): {@link DurableRuntime#open} turned a NUL in the path into
+     * an {@link XTreeIoException} and decoded unpaired surrogates lossily; a regular file failed
+     * with a bare operating-system message.
+     */
+    @Test
+    public void malformedOrFileDataDirIsRejected() throws IOException {
+        String base = newDir();
+        for (String dir : new String[] {base + "/a\u0000", base + "/\uD800"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> DurableRuntime.open(dir));
+            IndexDetailsTest.assertMessage(e, "dataDir");
+        }
+        assertArrayEquals(new String[0], new java.io.File(base).list());
+        String file = tmp.newFile().getPath();
+        XTreeIoException e = assertThrows(XTreeIoException.class,
+                () -> DurableRuntime.open(file));
+        IndexDetailsTest.assertMessage(e, file, "is a regular file, not a directory");
+    }
 }

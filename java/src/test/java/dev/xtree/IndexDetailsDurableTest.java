@@ -415,6 +415,38 @@ public class IndexDetailsDurableTest {
         IndexDetailsTest.assertMessage(e, "dataDir");
     }
 
+    /**
+     * Regression (issue 7, item 14): a NUL in {@code dataDir} surfaced as an {@link
+     * XTreeIoException} from the operating system, and an unpaired surrogate was decoded
+     * lossily, so {@code "x\uD800"} and {@code "x\uDBFF"} opened the same directory. Both are
+     * {@link IllegalArgumentException}s now, and nothing is created.
+     */
+    @Test
+    public void dataDirWithNulOrUnpairedSurrogateIsRejected() throws IOException {
+        String base = tmp.newFolder().getPath();
+        String[] bad = {base + "/a\u0000b", base + "/x\uD800", base + "/x\uDBFF",
+            base + "/\uDC00y"};
+        String[] why = {"NUL", "surrogate", "surrogate", "surrogate"};
+        for (int i = 0; i < bad.length; i++) {
+            String dir = bad[i];
+            IllegalArgumentException e = assertThrows("case " + i,
+                    IllegalArgumentException.class, () -> open2d(dir));
+            IndexDetailsTest.assertMessage(e, "dataDir", why[i]);
+        }
+        assertArrayEquals(new String[0], new java.io.File(base).list());
+    }
+
+    /**
+     * Regression (issue 7, item 14): a regular file given as {@code dataDir} failed with a bare
+     * operating-system message; the error now says the path is a regular file.
+     */
+    @Test
+    public void dataDirThatIsARegularFileSaysSo() throws IOException {
+        String file = tmp.newFile().getPath();
+        XTreeIoException e = assertThrows(XTreeIoException.class, () -> open2d(file));
+        IndexDetailsTest.assertMessage(e, file, "is a regular file, not a directory");
+    }
+
     @Test
     public void unusableDataDirIsAnIoError() throws IOException {
         String file = tmp.newFile().getPath();

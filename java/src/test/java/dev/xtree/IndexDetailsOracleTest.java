@@ -2,6 +2,7 @@ package dev.xtree;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,6 +34,190 @@ public class IndexDetailsOracleTest {
     @Test
     public void mixedPointsAndBoxesMatchBruteForce() {
         runAll(Shape.MIXED);
+    }
+
+    /**
+     * kNN at extreme coordinates against the exact oracle, with no tolerance. Pins two defects
+     * of issue 7: the index computed squared distances in doubles, so beyond about 1.3e154 they
+     * overflowed to infinity and below about 1.5e-162 underflowed to 0, making distinct
+     * distances tie (then ordered by row id); and {@link Oracle} used the same formula, so it
+     * accepted that order. NEEDS THE NATIVE EXACT-kNN FIX: fails until it lands.
+     */
+    @Test
+    public void nearestIsExactAtExtremeCoordinates() {
+        double max = Double.MAX_VALUE;
+        // Each case: dimension, query point, records {row id, min..., max...}, expected order.
+        Object[][] cases = {
+            // Squares overflow: 1e155^2 = 1e310.
+            {1, new double[] {0}, new double[][] {
+                {1, 2e155, 2e155}, {2, 1e155, 1e155}, {3, -1.5e155, -1.5e155},
+                {4, 3e155, 3e155}},
+                new long[] {2, 3, 1, 4}},
+            // The sum overflows though each square is finite: 1e308 + 1e308.
+            {2, new double[] {0, 0}, new double[][] {
+                {1, 1.5e154, 0, 1.5e154, 0}, {2, 1e154, 1e154, 1e154, 1e154},
+                {3, 0, 1.3e154, 0, 1.3e154}},
+                new long[] {3, 2, 1}},
+            // Squares underflow: (1e-170)^2 = 1e-340 is below the smallest double.
+            {2, new double[] {0, 0}, new double[][] {
+                {1, 2e-170, 0, 2e-170, 0}, {2, 1e-170, 1e-170, 1e-170, 1e-170},
+                {3, 0, 3e-170, 0, 3e-170}, {9, 0, 0, 0, 0}},
+                new long[] {9, 2, 1, 3}},
+            // Differences overflow: MAX - (-MAX); a box over the whole axis contains the query.
+            {1, new double[] {-max}, new double[][] {
+                {1, max, max}, {2, 0, 0}, {3, -max / 2, -max / 2}, {4, -max, max}},
+                new long[] {4, 3, 2, 1}},
+            // An exact tie at distance MAX: unsigned row id order (7 before 2^64 - 1).
+            {1, new double[] {0}, new double[][] {
+                {-1, -max, -max}, {7, max, max}, {5, max / 4, max / 2}},
+                new long[] {5, 7, -1}},
+        };
+        List<String> failures = new ArrayList<>();
+        for (int c = 0; c < cases.length; c++) {
+            int dim = (Integer) cases[c][0];
+            double[] q = (double[]) cases[c][1];
+            double[][] recs = (double[][]) cases[c][2];
+            long[] expected = (long[]) cases[c][3];
+            Oracle oracle = new Oracle(dim, 64);
+            try (IndexDetails index = new IndexDetails(dim, 64, labels(dim),
+                    PersistenceMode.IN_MEMORY, null)) {
+                for (double[] r : recs) {
+                    double[] min = Arrays.copyOfRange(r, 1, 1 + dim);
+                    double[] max2 = Arrays.copyOfRange(r, 1 + dim, 1 + 2 * dim);
+                    index.insert((long) r[0], min, max2);
+                    oracle.insert((long) r[0], min, max2);
+                }
+                long[] got = index.nearest(q, recs.length);
+                String ctx = "extreme case " + c + ": nearest to " + Arrays.toString(q)
+                        + " gave " + Arrays.toString(got);
+                try {
+                    oracle.checkNearest(ctx, q, recs.length, got, 0);
+                    assertArrayEquals(ctx, expected, got);
+                    for (int k = 1; k < recs.length; k++) {
+                        oracle.checkNearest(ctx + ", k=" + k, q, k, index.nearest(q, k), 0);
+                    }
+                } catch (AssertionError e) {
+                    failures.add(e.getMessage());
+                }
+            }
+        }
+        assertTrue(failures.size() + " of " + cases.length + " cases failed:\n"
+                + String.join("\n", failures), failures.isEmpty());
+    }
+
+    /**
+     * The exact oracle itself at the extremes, without the index: it orders what a
+     * double-precision formula cannot (the defect of the old oracle, issue 7).
+     */
+    @Test
+    public void oracleDistancesAreExact() {
+        Oracle o = new Oracle(1, 64);
+        Oracle.Rec far = o.stored(1, new double[] {2e155}, new double[] {2e155});
+        Oracle.Rec near = o.stored(2, new double[] {1e155}, new double[] {1e155});
+        double[] zero = {0};
+        assertEquals(1, Oracle.exactDistance2(zero, far).compareTo(
+                Oracle.exactDistance2(zero, near)));
+        Oracle.Rec tinyFar = o.stored(3, new double[] {2e-170}, new double[] {2e-170});
+        Oracle.Rec tinyNear = o.stored(4, new double[] {1e-170}, new double[] {1e-170});
+        assertEquals(1, Oracle.exactDistance2(zero, tinyFar).compareTo(
+                Oracle.exactDistance2(zero, tinyNear)));
+        assertEquals(1, Oracle.exactDistance2(zero, tinyNear).signum());
+        double[] lowest = {-Double.MAX_VALUE};
+        Oracle.Rec top = o.stored(5, new double[] {Double.MAX_VALUE},
+                new double[] {Double.MAX_VALUE});
+        assertEquals(new java.math.BigDecimal(Double.MAX_VALUE).multiply(
+                new java.math.BigDecimal(2)).pow(2), Oracle.exactDistance2(lowest, top));
+    }
+
+    /**
+     * Regression (issue 7, the Java oracle): {@link Oracle} computed kNN distances with the
+     * index's double formula, so it accepted the index's wrong order at extremes (all squared
+     * distances infinite, or all 0, then ordered by row id). The exact oracle rejects those
+     * answers and accepts the exact ones. Needs no index.
+     */
+    @Test
+    public void oracleRejectsTheOrderOfOverflowedDistances() {
+        Oracle o = new Oracle(1, 64);
+        for (double[] r : new double[][] {{1, 2e155}, {2, 1e155}, {3, -1.5e155}, {4, 3e155}}) {
+            o.insert((long) r[0], new double[] {r[1]}, new double[] {r[1]});
+        }
+        double[] zero = {0};
+        o.checkNearest("exact order", zero, 4, new long[] {2, 3, 1, 4});
+        o.checkNearest("exact order, k=2", zero, 2, new long[] {2, 3});
+        assertRejected(() -> o.checkNearest("overflow order", zero, 4, new long[] {1, 2, 3, 4}));
+        assertRejected(() -> o.checkNearest("k=1", zero, 1, new long[] {1}));
+
+        Oracle tiny = new Oracle(1, 64);
+        for (double[] r : new double[][] {{1, 2e-170}, {2, 1e-170}, {9, 0}, {-1, -1e-170}}) {
+            tiny.insert((long) r[0], new double[] {r[1]}, new double[] {r[1]});
+        }
+        // 2 and 2^64 - 1 tie exactly at 1e-170: unsigned row id order.
+        tiny.checkNearest("exact order", zero, 4, new long[] {9, 2, -1, 1});
+        assertRejected(() -> tiny.checkNearest("underflow order", zero, 4,
+                new long[] {-1, 1, 2, 9}));
+        assertRejected(() -> tiny.checkNearest("signed tie order", zero, 4,
+                new long[] {9, -1, 2, 1}));
+    }
+
+    private static void assertRejected(org.junit.function.ThrowingRunnable check) {
+        try {
+            check.run();
+        } catch (AssertionError expected) {
+            return;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        throw new AssertionError("the oracle accepted a wrong kNN answer");
+    }
+
+    /**
+     * The oracle's fast comparison (a double approximation where it decides) agrees with
+     * {@link Oracle#exactDistance2} on seeded random records built to be hard: grid ties, next
+     * doubles, huge and tiny coordinates, points inside boxes.
+     */
+    @Test
+    public void oracleFastComparisonsAreExact() {
+        long seed = SEED * 1_000_003L + 17;
+        Random rnd = new Random(seed);
+        double[] scales = {1, 100, 1e150, 1e155, 1e-160, 1e-170, Double.MAX_VALUE / 4};
+        for (int round = 0; round < 20000; round++) {
+            int dim = 1 + rnd.nextInt(3);
+            double scale = scales[rnd.nextInt(scales.length)];
+            double[] p = new double[dim];
+            Oracle.Rec[] recs = new Oracle.Rec[2];
+            for (int d = 0; d < dim; d++) {
+                p[d] = hardCoordinate(rnd, scale);
+            }
+            for (int i = 0; i < 2; i++) {
+                double[] min = new double[dim];
+                double[] max = new double[dim];
+                for (int d = 0; d < dim; d++) {
+                    double c = hardCoordinate(rnd, scale);
+                    if (i == 1 && rnd.nextBoolean()) {
+                        // Close to the first record: a near tie.
+                        c = rnd.nextBoolean() ? Math.nextUp(recs[0].min[d]) : recs[0].min[d];
+                    }
+                    min[d] = c;
+                    max[d] = rnd.nextInt(4) == 0
+                            ? Math.max(c, Math.min(Double.MAX_VALUE, c + hardCoordinate(rnd, scale)))
+                            : c;
+                }
+                recs[i] = new Oracle.Rec(i, min, max);
+            }
+            int want = Integer.signum(Oracle.exactDistance2(p, recs[0])
+                    .compareTo(Oracle.exactDistance2(p, recs[1])));
+            assertEquals("seed=" + seed + " round " + round + " p=" + Arrays.toString(p)
+                            + " a=" + Arrays.toString(recs[0].min) + ".."
+                            + Arrays.toString(recs[0].max) + " b="
+                            + Arrays.toString(recs[1].min) + ".." + Arrays.toString(recs[1].max),
+                    want, Oracle.compareDistances(p, recs[0], recs[1]));
+        }
+    }
+
+    /** A finite coordinate around {@code scale}: on a grid of {@code scale} or random. */
+    private static double hardCoordinate(Random rnd, double scale) {
+        double c = rnd.nextInt(3) == 0 ? (rnd.nextInt(5) - 2) * scale : rnd.nextGaussian() * scale;
+        return Double.isInfinite(c) ? Math.copySign(Double.MAX_VALUE, c) : c;
     }
 
     /** Base of every seed; set -Dxtree.test.seed=N to explore other data. */

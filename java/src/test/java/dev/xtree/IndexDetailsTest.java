@@ -119,6 +119,41 @@ public class IndexDetailsTest {
         assertMessage(e, "options");
     }
 
+    /**
+     * Regression (issue 7, item 14): the bridge decoded a label with an unpaired surrogate
+     * lossily (as U+FFFD), so distinct labels aliased; repeated and blank labels were accepted.
+     * Each is now an {@link IllegalArgumentException} naming the label; surrogate pairs are fine.
+     */
+    @Test
+    public void malformedRepeatedAndBlankLabelsAreRejected() {
+        String[][] bad = {
+            {"\uD800", "y"}, // a lone high surrogate
+            {"x", "a\uDC00b"}, // a lone low surrogate
+            {"\uDBFF\uD800", "y"}, // two high surrogates
+            {"x\uD83D", "y"}, // a high surrogate at the end
+            {"\uDE00\uD83D", "y"}, // a pair in the wrong order
+            {"x", "x"},
+            {"", "y"},
+            {"x", " \t"},
+        };
+        String[] named = {"labels[0]", "labels[1]", "labels[0]", "labels[0]", "labels[0]",
+            "labels[1]", "labels[0]", "labels[1]"};
+        String[] why = {"surrogate", "surrogate", "surrogate", "surrogate", "surrogate",
+            "labels[0]", "blank", "blank"};
+        for (int i = 0; i < bad.length; i++) {
+            String[] labels = bad[i];
+            IllegalArgumentException e = assertThrows("case " + i,
+                    IllegalArgumentException.class, () -> new IndexDetails(2, 64, labels,
+                            PersistenceMode.IN_MEMORY, null));
+            assertMessage(e, named[i], why[i]);
+        }
+        String[] good = {"\uD83D\uDE00", "\u00e9\u4e16"};
+        try (IndexDetails index = new IndexDetails(2, 64, good, PersistenceMode.IN_MEMORY,
+                null)) {
+            assertArrayEquals(good, index.labels());
+        }
+    }
+
     @Test
     public void durableNeedsADataDir() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -228,6 +228,54 @@ public class NativeBridgeTest {
         }
     }
 
+    /**
+     * Regression (issue 7, item 14), at the bridge: {@code convert::string} fell back to a lossy
+     * decoding for strings with unpaired surrogates, so distinct labels, directories and field
+     * names aliased; NUL in a directory was an I/O error; repeated and blank labels passed.
+     * Rust must reject all of them on its own, without the Java-side checks.
+     */
+    @Test
+    public void malformedStringsAreRejectedByRust() throws Throwable {
+        Class<IllegalArgumentException> iae = IllegalArgumentException.class;
+        expect(iae, "labels[0]", "nativeCreate", 2, 64, new String[] {"\uD800", "y"}, 0);
+        expect(iae, "surrogate", "nativeCreate", 2, 64, new String[] {"x", "a\uDFFFb"}, 0);
+        expect(iae, "labels[1]", "nativeCreate", 2, 64, new String[] {"x", "x"}, 0);
+        expect(iae, "blank", "nativeCreate", 2, 64, new String[] {" ", "y"}, 0);
+        expect(iae, "blank", "nativeCreate", 2, 64, new String[] {"x", ""}, 0);
+        String dir = Files.createTempDirectory("xtree-bridge").toString();
+        Path file = Files.createTempFile("xtree-bridge", ".file");
+        try {
+            expect(iae, "dataDir", "nativeOpen", dir + "/a\u0000b", 1, 2, 64, LABELS, 0);
+            expect(iae, "dataDir", "nativeOpen", dir + "/\uD800", 1, 2, 64, LABELS, 0);
+            expectIn(DurableRuntime.class, iae, "dataDir", "nativeOpen", dir + "/\uDBFF", 1);
+            expectIn(DurableRuntime.class, iae, "NUL", "nativeOpen", dir + "/a\u0000", 1);
+            expectIn(DurableRuntime.class, XTreeIoException.class, "regular file", "nativeOpen",
+                    file.toString(), 1);
+            long rt = (Long) call(DurableRuntime.class, "nativeOpen", dir, 0);
+            try {
+                expectIn(DurableRuntime.class, iae, "name", "nativeField", rt, "\uDC00", 2, 64,
+                        LABELS, 0);
+                expectIn(DurableRuntime.class, iae, "labels[1]", "nativeField", rt, "f", 2, 64,
+                        new String[] {"x", "x"}, 0);
+                assertEquals(0, ((String[]) call(DurableRuntime.class, "nativeFieldNames", rt))
+                        .length);
+            } finally {
+                call(DurableRuntime.class, "nativeFree", rt);
+            }
+            try (Stream<Path> entries = Files.list(Paths.get(dir))) {
+                assertTrue("only the runtime's files",
+                        entries.noneMatch(f -> f.getFileName().toString().equals("a")
+                                || f.getFileName().toString().startsWith("\uFFFD")));
+            }
+        } finally {
+            Files.delete(file);
+            try (Stream<Path> files = Files.walk(Paths.get(dir))) {
+                files.sorted(Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
     @Test
     public void closedDurableRuntimeHandleIsIllegalState() throws Throwable {
         Class<IllegalStateException> ise = IllegalStateException.class;

@@ -7,9 +7,11 @@ import static org.junit.Assert.assertTrue;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.Assume;
 import org.junit.Test;
 
 /** Paging, snapshot isolation and lifecycle of {@link SearchCursor}. */
@@ -110,6 +112,41 @@ public class SearchCursorTest {
         }
     }
 
+    /**
+     * Issue 7, item 8: a page is capped at {@link SearchCursor#MAX_PAGE_ROWS} (before, {@code
+     * nextPage(Integer.MAX_VALUE)} materialised the whole answer in one array), and the pages
+     * after a capped one still cover the answer once.
+     */
+    @Test
+    public void hugePageRequestReturnsAtMostTheMaximum() {
+        int n = SearchCursor.MAX_PAGE_ROWS + 5;
+        try (IndexDetails index = new IndexDetails(1, 64, new String[] {"x"},
+                PersistenceMode.IN_MEMORY, null)) {
+            double[] coords = new double[n];
+            for (int i = 0; i < n; i++) {
+                coords[i] = i;
+            }
+            index.insertBatch(range(n), coords);
+            try (SearchCursor cursor = index.cursor(SearchType.WITHIN,
+                    new double[] {Double.NEGATIVE_INFINITY},
+                    new double[] {Double.POSITIVE_INFINITY})) {
+                BitSet seen = new BitSet(n);
+                long[] first = cursor.nextPage(Integer.MAX_VALUE);
+                assertEquals(SearchCursor.MAX_PAGE_ROWS, first.length);
+                long[] second = cursor.nextPage(SearchCursor.MAX_PAGE_ROWS + 1);
+                assertEquals(5, second.length);
+                assertEquals(0, cursor.nextPage(Integer.MAX_VALUE).length);
+                for (long[] page : new long[][] {first, second}) {
+                    for (long id : page) {
+                        assertTrue("row id " + id + " twice", !seen.get((int) id));
+                        seen.set((int) id);
+                    }
+                }
+                assertEquals(n, seen.cardinality());
+            }
+        }
+    }
+
     @Test
     public void closeIsIdempotentAndUseAfterCloseThrows() {
         try (IndexDetails index = grid(10)) {
@@ -196,6 +233,109 @@ public class SearchCursorTest {
                 if (failure.get() != null) {
                     throw new AssertionError(failure.get());
                 }
+            }
+        }
+    }
+
+    /**
+     * Regression (issue 7, item 8): a page whose Java array cannot be allocated was lost. The
+     * native cursor advanced before {@code NewLongArray} ran, so after the {@link
+     * OutOfMemoryError} of {@code nextPage(Integer.MAX_VALUE)} every later page was empty and the
+     * whole rest of the answer was skipped. A child JVM with a small heap fills it, asks for a
+     * huge page, then frees the heap and checks that every row id still comes exactly once.
+     */
+    @Test
+    public void pageThatCannotReachJavaIsDeliveredLater() throws Exception {
+        Assume.assumeNotNull(System.getProperty(NativeLibrary.LIBRARY_PATH_PROPERTY));
+        List<String> options = new ArrayList<>(ChildJvm.libraryPathOption());
+        options.add("-Xmx64m");
+        options.add("-XX:+UseSerialGC");
+        ChildJvm.Result r = ChildJvm.run(OutOfMemoryProbe.class, null, null, options, "300000");
+        assertEquals(r.output, 0, r.exit);
+        assertTrue(r.output, r.output.contains("OutOfMemoryError while reading a page"));
+        assertTrue(r.output, r.output.contains("every row id delivered exactly once: 300000"));
+    }
+
+    /** The child JVM of {@link #pageThatCannotReachJavaIsDeliveredLater()}. */
+    public static final class OutOfMemoryProbe {
+        /** Static, so that no liveness analysis of the JIT lets the GC free it early. */
+        private static Object[] ballast;
+
+        private OutOfMemoryProbe() {}
+
+        /**
+         * Exit status 0: the answer came whole after an {@link OutOfMemoryError}; 1: rows were
+         * lost or repeated; 2: the page did not fail (the heap was not full enough).
+         *
+         * @param args the number of points
+         */
+        public static void main(String[] args) {
+            int n = Integer.parseInt(args[0]);
+            BitSet seen = new BitSet(n);
+            int[] repeated = {0};
+            boolean failed = false;
+            try (IndexDetails index = new IndexDetails(1, 64, new String[] {"x"},
+                    PersistenceMode.IN_MEMORY, null)) {
+                long[] ids = range(n);
+                double[] coords = new double[n];
+                for (int i = 0; i < n; i++) {
+                    coords[i] = i;
+                }
+                index.insertBatch(ids, coords);
+                ids = null;
+                coords = null;
+                try (SearchCursor cursor = index.cursor(SearchType.WITHIN,
+                        new double[] {Double.NEGATIVE_INFINITY},
+                        new double[] {Double.POSITIVE_INFINITY})) {
+                    record(cursor.nextPage(1000), seen, repeated);
+                    // Fill the heap with ever smaller arrays until not even 16 bytes are left.
+                    ballast = new Object[1 << 16];
+                    int used = 0;
+                    for (int size = 1 << 20; size >= 16 && used < ballast.length; size /= 2) {
+                        try {
+                            while (used < ballast.length) {
+                                ballast[used] = new byte[size];
+                                used++;
+                            }
+                        } catch (OutOfMemoryError full) {
+                            // next, smaller size
+                        }
+                    }
+                    try {
+                        long[] page = cursor.nextPage(Integer.MAX_VALUE);
+                        ballast = null;
+                        System.gc();
+                        record(page, seen, repeated);
+                    } catch (OutOfMemoryError expected) {
+                        failed = true;
+                    }
+                    ballast = null;
+                    System.gc();
+                    for (long[] page = cursor.nextPage(777); page.length > 0;
+                            page = cursor.nextPage(Integer.MAX_VALUE)) {
+                        record(page, seen, repeated);
+                    }
+                }
+            }
+            if (!failed) {
+                System.out.println("the page did not fail: the heap was not full");
+                System.exit(2);
+            }
+            System.out.println("OutOfMemoryError while reading a page");
+            if (seen.cardinality() != n || repeated[0] != 0) {
+                System.out.println("lost " + (n - seen.cardinality()) + " row ids, "
+                        + repeated[0] + " delivered twice");
+                System.exit(1);
+            }
+            System.out.println("every row id delivered exactly once: " + n);
+        }
+
+        private static void record(long[] page, BitSet seen, int[] repeated) {
+            for (long id : page) {
+                if (seen.get((int) id)) {
+                    repeated[0]++;
+                }
+                seen.set((int) id);
             }
         }
     }
