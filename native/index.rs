@@ -108,6 +108,26 @@ pub struct Index {
     typed: Typed,
 }
 
+/// Checks that `labels` are distinct and none is blank (empty or only white space): labels
+/// name the axes of a persisted index, so two that cannot be told apart are a mistake.
+///
+/// # Errors
+/// `InvalidArgument` naming the first blank or repeated label.
+pub fn check_labels(labels: &[String]) -> Result<()> {
+    let mut seen = std::collections::HashMap::with_capacity(labels.len());
+    for (i, label) in labels.iter().enumerate() {
+        if label.trim().is_empty() {
+            return Err(Error::invalid(format!("labels[{i}] is blank")));
+        }
+        if let Some(first) = seen.insert(label.as_str(), i) {
+            return Err(Error::invalid(format!(
+                "labels[{i}] repeats labels[{first}] ({label:?}); labels must be distinct"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
         return Err(Error::invalid(format!(
@@ -247,6 +267,7 @@ impl Index {
                 o.dimension
             )));
         }
+        check_labels(&o.labels)?;
         if !NODE_SIZE_RANGE.contains(&o.node_size) {
             return Err(Error::invalid(format!(
                 "node size {} is outside {NODE_SIZE_RANGE:?}",

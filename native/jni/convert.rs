@@ -158,24 +158,6 @@ pub(crate) fn data_dir(env: &mut JNIEnv<'_>, s: &JString<'_>, name: &str) -> Bri
     Ok(dir)
 }
 
-/// Checks the labels of an index: none blank (empty or only white space) and no two equal,
-/// each an `InvalidArgument` error naming the label by its index. (Labels come from Java
-/// through [`strings`], so equal means equal as Java strings.)
-pub(crate) fn check_labels(labels: &[String]) -> Result<(), Error> {
-    let mut seen = std::collections::HashMap::with_capacity(labels.len());
-    for (i, label) in labels.iter().enumerate() {
-        if label.trim().is_empty() {
-            return Err(Error::invalid(format!("labels[{i}] is blank")));
-        }
-        if let Some(first) = seen.insert(label.as_str(), i) {
-            return Err(Error::invalid(format!(
-                "labels[{i}] repeats labels[{first}] ({label:?}); labels must be distinct"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Copies a Java `String[]` into Rust strings. Each element is read in its own local-reference
 /// frame, so 255 labels do not pile up local references (which `-Xcheck:jni` reports).
 pub(crate) fn strings(
@@ -306,6 +288,7 @@ pub(crate) unsafe fn free_handle<T>(handle: jlong) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::check_labels;
 
     /// The modified UTF-8 the JVM makes of a Java string (its UTF-16 code units), as a
     /// reference for the decoder: each unit encoded on its own, U+0000 as `C0 80`.

@@ -166,8 +166,8 @@ fn index<'a>(handle: jlong) -> BridgeResult<&'a IndexHandle> {
 }
 
 /// The [`IndexOptions`] of the Java parameters `(dimension, precision, labels, nodeSize)`;
-/// `nodeSize` 0 selects the library default. Values are validated by the index, but for the
-/// labels being distinct and not blank, which the bridge checks ([`convert::check_labels`]).
+/// `nodeSize` 0 selects the library default. Values (labels distinct and not blank included)
+/// are validated by the index.
 pub(crate) fn index_options(
     env: &mut JNIEnv<'_>,
     dimension: jint,
@@ -180,7 +180,6 @@ pub(crate) fn index_options(
     let precision = u32::try_from(precision)
         .map_err(|_| Error::invalid(format!("precision {precision} is not 32 or 64")))?;
     let labels = convert::strings(env, labels, "labels")?;
-    convert::check_labels(&labels)?;
     let node_size = convert::count(node_size, "nodeSize")?;
     let mut options = IndexOptions::new(dimension, precision, labels);
     if node_size != 0 {
