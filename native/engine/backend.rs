@@ -327,7 +327,7 @@ impl MemFile {
                 data[r.start..end].copy_from_slice(&self.written[r.start..end]);
             }
         }
-        if keep > 0 && next() % 2 == 0 {
+        if keep > 0 && next().is_multiple_of(2) {
             let at = nth((next() % keep as u64) as usize + 1) - 1;
             if at < len {
                 data[at] = 0;
@@ -359,6 +359,8 @@ struct FaultState {
     images: Vec<CrashImage>,
     /// Images recorded since the backend was created.
     recorded: u64,
+    /// Yield the calling thread after every this many counted calls (0: never).
+    jitter: u64,
 }
 
 impl FaultState {
@@ -440,6 +442,13 @@ impl FaultBackend {
     pub fn fail_at(&self, n: u64, fault: Fault) {
         let mut s = self.state.lock();
         s.fail_at = Some((s.calls + n, fault));
+    }
+
+    /// Makes every `every`-th counted call yield its thread (`std::thread::yield_now`) before
+    /// it proceeds, so that concurrent tests see more interleavings of the engine's threads
+    /// (0: never, the default). Crash images taken from this backend do not inherit it.
+    pub fn set_jitter(&self, every: u64) {
+        self.state.lock().jitter = every;
     }
 
     /// Cancels a pending [`FaultBackend::fail_at`].
@@ -566,6 +575,11 @@ impl FaultBackend {
     fn tick(&self, op: &str, name: &str) -> Result<()> {
         let mut s = self.state.lock();
         s.calls += 1;
+        if s.jitter != 0 && s.calls.is_multiple_of(s.jitter) {
+            drop(s);
+            std::thread::yield_now();
+            s = self.state.lock();
+        }
         if let Some((at, fault)) = s.fail_at {
             if s.calls == at {
                 s.fail_at = None;
