@@ -430,11 +430,11 @@ impl Shared<'_> {
         self.errors.lock().unwrap().push(msg);
     }
 
-    /// Whether `e` ends a thread quietly: `Closed` (close began) does, and with an injected
-    /// fault `Io` and `Poisoned` too.
+    /// Whether `e` ends a thread quietly: `Closed` (close began) and `Poisoned` do (a
+    /// consequence: the cycle reports the poisoning itself), and with an injected fault `Io`.
     fn expected(&self, e: &xtree::Error) -> bool {
-        e.kind() == ErrorKind::Closed
-            || (self.cfg.fault.is_some() && matches!(e.kind(), ErrorKind::Io | ErrorKind::Poisoned))
+        matches!(e.kind(), ErrorKind::Closed | ErrorKind::Poisoned)
+            || (self.cfg.fault.is_some() && e.kind() == ErrorKind::Io)
     }
 
     /// Records `e` unless it is expected (see [`Shared::expected`]).
