@@ -785,13 +785,16 @@ mod tests {
                 name: "sb",
                 durable: d_sb,
                 written: durable("sb"),
-                dirty: vec![0..512],
+                dirty: vec![Range { start: 0, end: 512 }],
             },
             Expect {
                 name: "log",
                 durable: d_log,
                 written: durable("log"),
-                dirty: vec![0..1000],
+                dirty: vec![Range {
+                    start: 0,
+                    end: 1000,
+                }],
             },
         ];
         let (mut torn, mut zeroed, mut bad_seeds) = (0, 0, Vec::new());
