@@ -6,8 +6,11 @@
 //!   *durable* (what survives a crash: the state at each file's last sync, plus directory
 //!   entries at the last directory sync). It counts every call and can fail the N-th one
 //!   with an I/O error or "no space", and [`FaultBackend::crash`] returns the durable image as a
-//!   new backend, optionally with the unsynced tail of each file torn (partly written) instead
-//!   of dropped, the way a power cut leaves a disk.
+//!   new backend, optionally torn: each file keeps part of what was written to it since its
+//!   last sync (it tracks those byte ranges) instead of dropping all of it, the way a power cut
+//!   leaves a disk; bytes no unsynced write touched are never changed. It records crash images
+//!   inside chosen syncs or on demand, numbered so that tests can order them against the
+//!   acknowledgements of concurrent commits.
 //!
 //! Paths are relative names inside one data directory; the engine never walks directories.
 //!
