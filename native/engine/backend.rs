@@ -6,8 +6,11 @@
 //!   *durable* (what survives a crash: the state at each file's last sync, plus directory
 //!   entries at the last directory sync). It counts every call and can fail the N-th one
 //!   with an I/O error or "no space", and [`FaultBackend::crash`] returns the durable image as a
-//!   new backend, optionally with the unsynced tail of each file torn (partly written) instead
-//!   of dropped, the way a power cut leaves a disk.
+//!   new backend, optionally torn: each file keeps part of what was written to it since its
+//!   last sync (it tracks those byte ranges) instead of dropping all of it, the way a power cut
+//!   leaves a disk; bytes no unsynced write touched are never changed. It records crash images
+//!   inside chosen syncs or on demand, numbered so that tests can order them against the
+//!   acknowledgements of concurrent commits.
 //!
 //! Paths are relative names inside one data directory; the engine never walks directories.
 //!
@@ -17,9 +20,10 @@
 //! process. Modifying a locked data directory from outside is still unsupported: it can make a
 //! later read fail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -208,10 +212,124 @@ pub enum Fault {
     NoSpace,
 }
 
+/// One file: what reads see, what its last sync made durable, and which bytes changed since.
 #[derive(Default, Clone)]
 struct MemFile {
     written: Vec<u8>,
     durable: Vec<u8>,
+    /// Byte ranges changed since the last sync, sorted, disjoint and not touching: every byte a
+    /// write covered, and every byte a length change added (as zeros) or removed. A torn crash
+    /// image differs from the durable one only inside these ranges.
+    dirty: Vec<Range<usize>>,
+}
+
+impl MemFile {
+    /// A file whose written and durable images are both `data`.
+    fn synced(data: Vec<u8>) -> MemFile {
+        MemFile {
+            written: data.clone(),
+            durable: data,
+            dirty: Vec::new(),
+        }
+    }
+
+    /// Adds `r` to the dirty ranges, merging it with those it overlaps or touches.
+    fn mark(&mut self, r: Range<usize>) {
+        if r.is_empty() {
+            return;
+        }
+        let (mut start, mut end) = (r.start, r.end);
+        let i = self.dirty.partition_point(|d| d.end < start);
+        let mut j = i;
+        while j < self.dirty.len() && self.dirty[j].start <= end {
+            start = start.min(self.dirty[j].start);
+            end = end.max(self.dirty[j].end);
+            j += 1;
+        }
+        self.dirty.splice(i..j, std::iter::once(start..end));
+    }
+
+    fn write(&mut self, offset: usize, buf: &[u8]) {
+        let old = self.written.len();
+        let end = offset + buf.len();
+        if old < end {
+            self.written.resize(end, 0);
+        }
+        self.written[offset..end].copy_from_slice(buf);
+        // A write past the end also fills the gap before it with zeros.
+        self.mark(offset.min(old)..end);
+    }
+
+    fn set_len(&mut self, len: usize) {
+        let old = self.written.len();
+        self.written.resize(len, 0);
+        self.mark(len.min(old)..len.max(old));
+    }
+
+    fn sync(&mut self) {
+        self.durable = self.written.clone();
+        self.dirty.clear();
+    }
+
+    /// The file after a power cut that let the disk write part of its queue: the durable image
+    /// with a pseudo-random prefix (by offset) of the dirty bytes taking their written values,
+    /// and, sometimes, one of those kept bytes zeroed (a block allocated but not written). The
+    /// length is the durable one, except that an unsynced extension survives up to the kept
+    /// prefix and an unsynced truncation survives when the prefix passes the new end; keeping
+    /// every dirty byte gives the written length. Bytes outside the dirty ranges are never
+    /// touched.
+    fn torn(&self, next: &mut dyn FnMut() -> u64) -> Vec<u8> {
+        let total: usize = self.dirty.iter().map(|r| r.len()).sum();
+        if total == 0 {
+            return self.durable.clone();
+        }
+        let (d, w) = (self.durable.len(), self.written.len());
+        let keep = (next() % (total as u64 + 1)) as usize;
+        // The offset just past the `keep`-th dirty byte (0 when none is kept).
+        let nth = |n: usize| -> usize {
+            let mut left = n;
+            for r in &self.dirty {
+                if left <= r.len() {
+                    return r.start + left;
+                }
+                left -= r.len();
+            }
+            self.dirty.last().map_or(0, |r| r.end)
+        };
+        let cut = nth(keep);
+        let len = if keep == total {
+            w
+        } else if w > d {
+            d.max(cut.min(w))
+        } else if w < d && cut > w {
+            w
+        } else {
+            d
+        };
+        let mut data = self.durable.clone();
+        data.resize(len, 0);
+        for r in &self.dirty {
+            let end = r.end.min(cut).min(len);
+            if r.start < end {
+                data[r.start..end].copy_from_slice(&self.written[r.start..end]);
+            }
+        }
+        if keep > 0 && next().is_multiple_of(2) {
+            let at = nth((next() % keep as u64) as usize + 1) - 1;
+            if at < len {
+                data[at] = 0;
+            }
+        }
+        data
+    }
+}
+
+/// When a [`FaultBackend`] records crash images by itself (see
+/// [`FaultBackend::record_crash_images`]).
+struct Recording {
+    torn_seed: Option<u64>,
+    /// Only inside these syncs (by number, as [`FaultBackend::syncs`] counts); None: every sync.
+    at: Option<BTreeSet<u64>>,
 }
 
 #[derive(Default)]
@@ -223,9 +341,68 @@ struct FaultState {
     calls: u64,
     fail_at: Option<(u64, Fault)>,
     syncs: u64,
-    /// When set, a crash image (torn with this seed) is recorded after every successful sync.
-    record: Option<u64>,
-    images: Vec<FaultBackend>,
+    record: Option<Recording>,
+    /// Recorded images not yet taken.
+    images: Vec<CrashImage>,
+    /// Images recorded since the backend was created.
+    recorded: u64,
+    /// Yield the calling thread after every this many counted calls (0: never).
+    jitter: u64,
+}
+
+impl FaultState {
+    /// The crash image of this state (see [`FaultBackend::crash`]).
+    fn crash(&self, torn_seed: Option<u64>) -> FaultBackend {
+        let mut rng = torn_seed.unwrap_or(0) | 1;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut files = BTreeMap::new();
+        for (name, f) in &self.durable_dir {
+            let f = f.lock();
+            let data = match torn_seed {
+                Some(_) => f.torn(&mut next),
+                None => f.durable.clone(),
+            };
+            files.insert(name.clone(), Arc::new(Mutex::new(MemFile::synced(data))));
+        }
+        FaultBackend {
+            state: Arc::new(Mutex::new(FaultState {
+                durable_dir: files.clone(),
+                files,
+                ..FaultState::default()
+            })),
+        }
+    }
+
+    /// Takes the crash image of this state and appends it to the recorded images.
+    fn record(&mut self, torn_seed: Option<u64>) -> u64 {
+        let image = self.crash(torn_seed);
+        let ordinal = self.recorded;
+        self.recorded += 1;
+        self.images.push(CrashImage {
+            ordinal,
+            syncs: self.syncs,
+            image,
+        });
+        ordinal
+    }
+}
+
+/// A crash image a [`FaultBackend`] recorded (see [`FaultBackend::record_crash_images`] and
+/// [`FaultBackend::record_crash_image`]).
+#[derive(Clone)]
+pub struct CrashImage {
+    /// Its place among the images the backend recorded, from 0, in the order they were taken:
+    /// compare it with [`FaultBackend::images_recorded`] read at an acknowledgement.
+    pub ordinal: u64,
+    /// Successful syncs when it was taken (an image taken inside sync k has k).
+    pub syncs: u64,
+    /// The directory after the power cut.
+    pub image: FaultBackend,
 }
 
 /// An in-memory backend with a written and a durable image and fault injection (see the module
@@ -254,32 +431,85 @@ impl FaultBackend {
         s.fail_at = Some((s.calls + n, fault));
     }
 
+    /// Makes every `every`-th counted call yield its thread (`std::thread::yield_now`) before
+    /// it proceeds, so that concurrent tests see more interleavings of the engine's threads
+    /// (0: never, the default). Crash images taken from this backend do not inherit it.
+    pub fn set_jitter(&self, every: u64) {
+        self.state.lock().jitter = every;
+    }
+
     /// Cancels a pending [`FaultBackend::fail_at`].
     pub fn clear_fault(&self) {
         self.state.lock().fail_at = None;
     }
 
     /// From now on, records after every successful file or directory sync the image a power
-    /// cut at that moment would leave (see [`FaultBackend::crash`], torn with `torn_seed`):
-    /// every sync point of a workload, taken with [`FaultBackend::take_images`].
+    /// cut at that moment would leave (see [`FaultBackend::crash`]; the image inside sync k is
+    /// torn with seed `(torn_seed | 1) + k`): every sync point of a workload, taken with
+    /// [`FaultBackend::take_images`].
     pub fn record_crash_images(&self, torn_seed: Option<u64>) {
-        self.state.lock().record = Some(torn_seed.map_or(0, |s| s | 1));
+        self.state.lock().record = Some(Recording {
+            torn_seed,
+            at: None,
+        });
     }
 
-    /// The crash images recorded so far (see [`FaultBackend::record_crash_images`]).
+    /// Like [`FaultBackend::record_crash_images`], but only inside the syncs numbered in
+    /// `syncs` (1 = the first sync of this backend, as [`FaultBackend::syncs`] counts): each
+    /// image copies the whole directory, so a long workload picks its crash points.
+    pub fn record_crash_images_at(
+        &self,
+        syncs: impl IntoIterator<Item = u64>,
+        torn_seed: Option<u64>,
+    ) {
+        self.state.lock().record = Some(Recording {
+            torn_seed,
+            at: Some(syncs.into_iter().collect()),
+        });
+    }
+
+    /// Records the image a power cut now would leave (torn with `torn_seed`, see
+    /// [`FaultBackend::crash`]) among the recorded images, and returns its ordinal. The image is
+    /// taken and numbered under one hold of the backend's lock, so it is ordered with every
+    /// [`FaultBackend::images_recorded`] call of other threads.
+    pub fn record_crash_image(&self, torn_seed: Option<u64>) -> u64 {
+        self.state.lock().record(torn_seed)
+    }
+
+    /// How many crash images have been recorded since the backend was created. Called right
+    /// after an acknowledgement, it splits the images: those with a smaller ordinal were taken
+    /// before the acknowledgement, so they need not hold what it acknowledged; every later one
+    /// must (images are taken and counted under the same lock).
+    pub fn images_recorded(&self) -> u64 {
+        self.state.lock().recorded
+    }
+
+    /// The crash images recorded so far and not yet taken, in order (see
+    /// [`FaultBackend::record_crash_images`]).
     pub fn take_images(&self) -> Vec<FaultBackend> {
+        self.take_crash_images()
+            .into_iter()
+            .map(|c| c.image)
+            .collect()
+    }
+
+    /// The crash images recorded so far and not yet taken, in order, with their ordinals and
+    /// sync counts.
+    pub fn take_crash_images(&self) -> Vec<CrashImage> {
         std::mem::take(&mut self.state.lock().images)
     }
 
     fn after_sync(&self) {
         let mut s = self.state.lock();
         s.syncs += 1;
-        if let Some(seed) = s.record {
-            drop(s);
-            let torn = (seed != 0).then_some(seed.wrapping_add(self.syncs()));
-            let image = self.crash(torn);
-            self.state.lock().images.push(image);
-        }
+        let k = s.syncs;
+        let torn = match &s.record {
+            Some(r) if r.at.as_ref().is_none_or(|at| at.contains(&k)) => {
+                r.torn_seed.map(|t| (t | 1).wrapping_add(k))
+            }
+            _ => return,
+        };
+        s.record(torn);
     }
 
     /// Calls counted so far.
@@ -292,52 +522,15 @@ impl FaultBackend {
         self.state.lock().syncs
     }
 
-    /// The machine after a power cut: a new backend whose files are the durable image. With
-    /// `torn_seed`, each file whose written image differs from its durable one keeps a
-    /// pseudo-random prefix of the unsynced bytes (from the first byte that differs to the end
-    /// of the written image, so an append inside a preallocated length tears too), and some of
-    /// those bytes flipped to 0, as if the disk had written part of the queue.
+    /// The machine after a power cut: a new backend whose files are the durable image (the
+    /// directory entries of the last directory sync, each file's bytes of its last sync).
+    /// With `torn_seed`, each file keeps a pseudo-random part of what changed since its last
+    /// sync, as if the disk had written part of its queue: a prefix (by offset) of the bytes
+    /// written or resized since then, one of them sometimes zeroed, and the length as that
+    /// prefix implies. Bytes no unsynced write or length change touched are always the durable
+    /// ones.
     pub fn crash(&self, torn_seed: Option<u64>) -> FaultBackend {
-        let s = self.state.lock();
-        let mut rng = torn_seed.unwrap_or(0) | 1;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
-        let mut files = BTreeMap::new();
-        for (name, f) in &s.durable_dir {
-            let f = f.lock();
-            let mut data = f.durable.clone();
-            let unsynced = torn_seed.and_then(|_| first_unsynced(&f.durable, &f.written));
-            if let Some(start) = unsynced {
-                let extra = f.written.len() - start;
-                let keep = (next() % (extra as u64 + 1)) as usize;
-                if data.len() < start + keep {
-                    data.resize(start + keep, 0);
-                }
-                data[start..start + keep].copy_from_slice(&f.written[start..start + keep]);
-                if keep > 0 && next() % 2 == 0 {
-                    let at = start + (next() % keep as u64) as usize;
-                    data[at] = 0;
-                }
-            }
-            files.insert(
-                name.clone(),
-                Arc::new(Mutex::new(MemFile {
-                    written: data.clone(),
-                    durable: data,
-                })),
-            );
-        }
-        FaultBackend {
-            state: Arc::new(Mutex::new(FaultState {
-                durable_dir: files.clone(),
-                files,
-                ..FaultState::default()
-            })),
-        }
+        self.state.lock().crash(torn_seed)
     }
 
     /// Flips bit `bit` of byte `offset` of `name` in both images (corruption at rest).
@@ -369,6 +562,11 @@ impl FaultBackend {
     fn tick(&self, op: &str, name: &str) -> Result<()> {
         let mut s = self.state.lock();
         s.calls += 1;
+        if s.jitter != 0 && s.calls.is_multiple_of(s.jitter) {
+            drop(s);
+            std::thread::yield_now();
+            s = self.state.lock();
+        }
         if let Some((at, fault)) = s.fail_at {
             if s.calls == at {
                 s.fail_at = None;
@@ -381,19 +579,6 @@ impl FaultBackend {
         }
         Ok(())
     }
-}
-
-/// Where the written image of a file starts to differ from its durable one: the first
-/// unsynced byte, or None when nothing written is unsynced (the images are equal, or the
-/// written one is a truncated prefix of the durable one).
-fn first_unsynced(durable: &[u8], written: &[u8]) -> Option<usize> {
-    let common = durable.len().min(written.len());
-    let at = durable
-        .iter()
-        .zip(written)
-        .position(|(d, w)| d != w)
-        .unwrap_or(common);
-    (at < written.len()).then_some(at)
 }
 
 impl BackendFile for FaultFile {
@@ -409,19 +594,12 @@ impl BackendFile for FaultFile {
     }
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<()> {
         self.backend.tick("write", &self.name)?;
-        let mut f = self.data.lock();
-        let end = offset as usize + buf.len();
-        if f.written.len() < end {
-            f.written.resize(end, 0);
-        }
-        f.written[offset as usize..end].copy_from_slice(buf);
+        self.data.lock().write(offset as usize, buf);
         Ok(())
     }
     fn sync(&self) -> Result<()> {
         self.backend.tick("fsync", &self.name)?;
-        let mut f = self.data.lock();
-        f.durable = f.written.clone();
-        drop(f);
+        self.data.lock().sync();
         self.backend.after_sync();
         Ok(())
     }
@@ -430,7 +608,7 @@ impl BackendFile for FaultFile {
     }
     fn set_len(&self, len: u64) -> Result<()> {
         self.backend.tick("truncate", &self.name)?;
-        self.data.lock().written.resize(len as usize, 0);
+        self.data.lock().set_len(len as usize);
         Ok(())
     }
 }
@@ -534,6 +712,187 @@ mod tests {
             lengths.insert(kept);
         }
         assert!(lengths.len() > 2, "tears kept {lengths:?} bytes");
+    }
+
+    /// What the test did to one file since its last sync: the durable bytes, the written
+    /// bytes, and the offsets it wrote or resized.
+    struct Expect {
+        name: &'static str,
+        durable: Vec<u8>,
+        written: Vec<u8>,
+        dirty: Vec<Range<usize>>,
+    }
+
+    /// Pins item 16 of issue 7: a torn crash image used to keep a prefix of everything from the
+    /// first unsynced byte to the end of the written image and zero any byte of it, so it
+    /// could damage bytes that no unsynced write touched (the other slot of a superblock, the
+    /// bytes between two page writes of a segment file). Over 2,000 seeds, every byte outside
+    /// the ranges written or resized since the last sync must equal the durable image, and
+    /// every byte inside them must be the durable, the written or a zero byte.
+    #[test]
+    fn a_torn_crash_changes_only_bytes_written_since_the_last_sync() {
+        let pattern = |n: usize, k: u8| -> Vec<u8> {
+            (0..n)
+                .map(|i| (i as u8).wrapping_mul(7).wrapping_add(k) | 1)
+                .collect()
+        };
+        let b = FaultBackend::new();
+        // "seg": page writes inside the file and past its end after an extension.
+        let seg = b.open("seg", true).unwrap();
+        seg.write_at(0, &pattern(4096, 1)).unwrap();
+        // "sb": two 512-byte slots; the new state goes into slot 0 only.
+        let sb = b.open("sb", true).unwrap();
+        sb.write_at(0, &pattern(1024, 2)).unwrap();
+        // "log": recreated over an older file (truncated to 0, header, preallocated).
+        let log = b.open("log", true).unwrap();
+        log.write_at(0, &pattern(1000, 3)).unwrap();
+        for f in [&seg, &sb, &log] {
+            f.sync().unwrap();
+        }
+        b.sync_dir().unwrap();
+        let durable = |n: &str| b.contents(n).unwrap();
+        let (d_seg, d_sb, d_log) = (durable("seg"), durable("sb"), durable("log"));
+        seg.write_at(100, &pattern(10, 9)).unwrap();
+        seg.write_at(2000, &d_seg[2000..2100]).unwrap(); // rewrites identical bytes
+        seg.write_at(3000, &pattern(50, 8)).unwrap();
+        seg.set_len(6000).unwrap();
+        seg.write_at(5000, &pattern(100, 7)).unwrap();
+        sb.write_at(0, &pattern(512, 5)).unwrap();
+        log.set_len(0).unwrap();
+        log.write_at(0, &pattern(32, 6)).unwrap();
+        log.set_len(600).unwrap();
+        let expect = [
+            Expect {
+                name: "seg",
+                durable: d_seg,
+                written: durable("seg"),
+                dirty: vec![100..110, 2000..2100, 3000..3050, 4096..6000],
+            },
+            Expect {
+                name: "sb",
+                durable: d_sb,
+                written: durable("sb"),
+                dirty: vec![Range { start: 0, end: 512 }],
+            },
+            Expect {
+                name: "log",
+                durable: d_log,
+                written: durable("log"),
+                dirty: vec![Range {
+                    start: 0,
+                    end: 1000,
+                }],
+            },
+        ];
+        let (mut torn, mut zeroed, mut bad_seeds) = (0, 0, Vec::new());
+        for seed in 0..2000u64 {
+            let image = b.crash(Some(seed));
+            let mut ok = true;
+            for e in &expect {
+                let got = image.contents(e.name).unwrap();
+                let dirty = |i: usize| e.dirty.iter().any(|r| r.contains(&i));
+                let (d, w) = (e.durable.len(), e.written.len());
+                ok &= got.len() >= d.min(w) && got.len() <= d.max(w);
+                for (i, &x) in got.iter().enumerate() {
+                    if !dirty(i) {
+                        ok &= i < d && x == e.durable[i];
+                    } else {
+                        ok &=
+                            x == 0 || e.durable.get(i) == Some(&x) || e.written.get(i) == Some(&x);
+                        zeroed += usize::from(
+                            x == 0 && e.durable.get(i) != Some(&0) && e.written.get(i) != Some(&0),
+                        );
+                    }
+                }
+                torn += usize::from(got != e.durable && got != e.written);
+            }
+            if !ok {
+                bad_seeds.push(seed);
+            }
+        }
+        assert!(
+            bad_seeds.is_empty(),
+            "{} of 2000 seeds changed bytes no unsynced write touched, first {:?}",
+            bad_seeds.len(),
+            &bad_seeds[..bad_seeds.len().min(10)]
+        );
+        assert!(torn > 3000, "only {torn} of 6000 file images were torn");
+        assert!(zeroed > 500, "only {zeroed} kept bytes were zeroed");
+        assert_eq!(b.crash(None).contents("seg").unwrap(), expect[0].durable);
+        assert_eq!(b.crash(None).contents("log").unwrap(), expect[2].durable);
+    }
+
+    /// A torn image keeps a prefix of the dirty bytes: every length between "nothing kept" and
+    /// "everything kept" happens, and keeping everything gives the written image.
+    #[test]
+    fn a_torn_crash_keeps_a_prefix_of_the_dirty_bytes() {
+        let b = FaultBackend::new();
+        let f = b.open("a", true).unwrap();
+        f.write_at(0, &[1; 8]).unwrap();
+        f.sync().unwrap();
+        b.sync_dir().unwrap();
+        f.write_at(2, &[2; 2]).unwrap();
+        f.write_at(10, &[3; 4]).unwrap(); // past the end: 8..10 become zeros
+        let mut seen = BTreeSet::new();
+        for seed in 0..500 {
+            let a = b.crash(Some(seed)).contents("a").unwrap();
+            assert!(a.len() == 8 || (9..=14).contains(&a.len()), "{a:?}");
+            assert_eq!(&a[..2], &[1, 1]);
+            assert!(a[4..8].iter().all(|&x| x == 1), "{a:?}");
+            seen.insert(a);
+        }
+        assert!(seen.contains(&b.contents("a").unwrap()), "{seen:?}");
+        assert!(seen.contains(&vec![1; 8]), "{seen:?}");
+        assert!(seen.len() > 8, "{seen:?}");
+    }
+
+    #[test]
+    fn dirty_ranges_merge_and_clear_at_sync() {
+        let mut f = MemFile::synced(vec![0; 40]);
+        f.write(10, &[1; 5]);
+        f.write(30, &[1; 5]);
+        f.write(15, &[1; 2]);
+        assert_eq!(f.dirty, vec![10..17, 30..35]);
+        f.write(50, &[1; 2]); // the gap 40..50 becomes zeros
+        assert_eq!(f.dirty, vec![10..17, 30..35, 40..52]);
+        f.set_len(20);
+        assert_eq!(f.dirty, vec![10..17, 20..52]);
+        f.sync();
+        assert!(f.dirty.is_empty());
+        f.write(3, &[2]);
+        f.set_len(25);
+        assert_eq!(f.dirty, vec![3..4, 20..25]);
+    }
+
+    /// Images only inside the chosen syncs; an image recorded by hand is numbered under the
+    /// same lock as `images_recorded`, which splits images into before and after an ack.
+    #[test]
+    fn crash_images_at_chosen_syncs_and_by_hand() {
+        let b = FaultBackend::new();
+        let f = b.open("a", true).unwrap();
+        b.record_crash_images_at([2, 4], None);
+        for i in 0..5u8 {
+            f.write_at(i as u64, &[i + 1]).unwrap();
+            f.sync().unwrap();
+        }
+        assert_eq!(b.images_recorded(), 2);
+        b.sync_dir().unwrap(); // sync 6
+        f.write_at(5, &[6]).unwrap();
+        assert_eq!(b.record_crash_image(None), 2);
+        assert_eq!(b.images_recorded(), 3);
+        let images = b.take_crash_images();
+        assert_eq!(
+            images
+                .iter()
+                .map(|c| (c.ordinal, c.syncs))
+                .collect::<Vec<_>>(),
+            vec![(0, 2), (1, 4), (2, 6)]
+        );
+        // No directory sync before sync 6: the file's entry did not survive the first two.
+        assert!(!images[0].image.exists("a").unwrap());
+        assert_eq!(images[2].image.contents("a").unwrap(), vec![1, 2, 3, 4, 5]);
+        assert!(b.take_images().is_empty());
+        assert_eq!(b.images_recorded(), 3);
     }
 
     #[test]
