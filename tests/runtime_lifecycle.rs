@@ -1,7 +1,7 @@
-//! The lifetimes around a durable runtime on real files: the directory lock against a deleted
-//! `LOCK` file, snapshots and cursors that outlive their runtime, segment files truncated while
-//! open, field handles kept after close, and what open refuses to initialise. Each test pins a
-//! defect of issue 7 (see its doc comment).
+//! The lifetimes around a durable runtime on real files: snapshots and cursors that outlive
+//! their runtime, segment files truncated while open, field handles kept after close. Each
+//! test pins a defect of issue 7 (see its doc comment). The directory lock and what open
+//! refuses are in `directory_damage.rs`; overlapping checkpoints in `durable_races.rs`.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -47,21 +47,6 @@ fn build(dir: &Path, n: u64) {
 fn sorted(mut v: Vec<u64>) -> Vec<u64> {
     v.sort_unstable();
     v
-}
-
-/// Pins issue 7, defect 6: the directory lock was a lock on the file `LOCK` only; a clean-up
-/// script that deleted it while a runtime was open let a second writer in (both committed; a
-/// reopen showed 2,000 of 3,000 acknowledged rows).
-#[test]
-fn deleting_lock_while_open_does_not_admit_a_second_writer() {
-    let dir = tempfile::tempdir().unwrap();
-    let rt = Runtime::open(dir.path(), opts()).unwrap();
-    std::fs::remove_file(dir.path().join("LOCK")).unwrap();
-    let e = Runtime::open(dir.path(), opts()).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Io);
-    assert!(e.message().contains("is locked"), "{e}");
-    rt.close().unwrap();
-    Runtime::open(dir.path(), opts()).unwrap().close().unwrap();
 }
 
 /// Pins issue 7, defect 7: `close()` released the directory lock while a snapshot or cursor of
@@ -247,76 +232,4 @@ fn fields_kept_after_close_hold_no_files_or_trees() {
         rss >> 20
     );
     assert_eq!(kept.len() + kept_runtimes.len(), 360);
-}
-
-/// Pins issue 7, defect 2: a writable open of a directory that had checkpoints, manifests,
-/// segment files or logs but no `SUPERBLOCK` initialised a new empty index and deleted the
-/// old files. It must refuse with `Corruption` naming what it found, and change nothing.
-#[test]
-fn a_missing_superblock_is_corruption_and_deletes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    build(dir.path(), 500);
-    std::fs::remove_file(dir.path().join("SUPERBLOCK")).unwrap();
-    let listing = |p: &Path| {
-        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(p)
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.file_name().into_string().unwrap(),
-                    std::fs::read(e.path()).unwrap(),
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    let before = listing(dir.path());
-    for read_only in [false, true] {
-        let o = RuntimeOptions {
-            read_only,
-            ..opts()
-        };
-        let e = Runtime::open(dir.path(), o).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Corruption, "{e}");
-        assert!(
-            e.message().contains("no SUPERBLOCK") && e.message().contains("ckpt-"),
-            "{e}"
-        );
-    }
-    assert_eq!(listing(dir.path()), before, "the files are untouched");
-    // A directory that holds only the leftovers of an interrupted creation starts over.
-    let fresh = tempfile::tempdir().unwrap();
-    Runtime::open(fresh.path(), opts())
-        .unwrap()
-        .close()
-        .unwrap();
-    std::fs::remove_file(fresh.path().join("SUPERBLOCK")).unwrap();
-    let rt = Runtime::open(fresh.path(), opts()).unwrap();
-    assert!(rt.field_names().is_empty());
-}
-
-/// A manifest the superblock names, or a checkpoint the manifest names, that is missing is
-/// `Corruption` (issue 7, defect 2: a missing manifest was reported as `Io`).
-#[test]
-fn a_missing_manifest_or_checkpoint_is_corruption() {
-    for victim in ["manifest-", "ckpt-"] {
-        let dir = tempfile::tempdir().unwrap();
-        build(dir.path(), 500);
-        for entry in std::fs::read_dir(dir.path()).unwrap() {
-            let path = entry.unwrap().path();
-            if path
-                .file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with(victim)
-            {
-                std::fs::remove_file(path).unwrap();
-            }
-        }
-        let e = Runtime::open(dir.path(), opts()).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Corruption, "{victim}: {e}");
-        assert!(e.message().contains("is missing"), "{victim}: {e}");
-    }
 }

@@ -333,10 +333,14 @@ impl Inner {
         let mut w = self.w.lock();
         self.check_writable()?;
         if w.pending.is_empty() {
-            let (epoch, lsn) = (w.epoch, w.lsn);
+            // Another committer's transaction may have taken this caller's writes and not be
+            // published yet (BALANCED publishes after its shared sync): publish it here too,
+            // so that what `commit` returns is visible when it returns.
+            let (epoch, lsn, snaps) = (w.epoch, w.lsn, w.last_commit.clone());
             drop(w);
             if self.opts.durability != Durability::Eventual {
                 self.wait_durable(lsn)?;
+                self.publish(epoch, &snaps);
             }
             return Ok(epoch);
         }
