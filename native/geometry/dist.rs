@@ -105,7 +105,7 @@ fn slow_key(p: &[f64], bounds: impl Fn(usize) -> (f64, f64)) -> DistKey {
         } else {
             continue;
         };
-        s = s.add(t.mul(t));
+        s = s.plus(t.times(t));
     }
     encode(s)
 }

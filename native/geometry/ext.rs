@@ -76,7 +76,7 @@ impl Ext {
     /// The exact value of a finite `x >= 0` (negative values and NaN count as zero).
     #[inline]
     pub fn from_f64(x: f64) -> Ext {
-        if !(x > 0.0) {
+        if x.is_nan() || x <= 0.0 {
             return Ext::ZERO;
         }
         match frexp(x) {
@@ -132,7 +132,7 @@ impl Ext {
 
     /// `self · o`, rounded once.
     #[inline]
-    pub fn mul(self, o: Ext) -> Ext {
+    pub fn times(self, o: Ext) -> Ext {
         let m = self.m * o.m;
         if m == 0.0 {
             return Ext::ZERO;
@@ -150,7 +150,7 @@ impl Ext {
 
     /// `self / o` (`o` nonzero; zero when `o` is zero), rounded once.
     #[inline]
-    pub fn div(self, o: Ext) -> Ext {
+    pub fn over(self, o: Ext) -> Ext {
         if self.is_zero() || o.is_zero() {
             return Ext::ZERO;
         }
@@ -168,7 +168,7 @@ impl Ext {
 
     /// `self + o`, rounded once (the smaller operand aligned to the larger one's exponent).
     #[inline]
-    pub fn add(self, o: Ext) -> Ext {
+    pub fn plus(self, o: Ext) -> Ext {
         let (big, small) = if self.cmp_value(o).is_ge() {
             (self, o)
         } else {
@@ -183,7 +183,7 @@ impl Ext {
 
     /// `max(self − o, 0)`, rounded once.
     #[inline]
-    pub fn sub(self, o: Ext) -> Ext {
+    pub fn minus(self, o: Ext) -> Ext {
         if o.is_zero() {
             return self;
         }
@@ -259,19 +259,19 @@ mod tests {
     #[test]
     fn products_and_sums_keep_range() {
         // 255 extents of 1e300: 1e76500, far above f64::MAX.
-        let big = (0..255).fold(Ext::ONE, |a, _| a.mul(Ext::from_f64(1e300)));
-        let bigger = big.mul(Ext::from_f64(2.0));
+        let big = (0..255).fold(Ext::ONE, |a, _| a.times(Ext::from_f64(1e300)));
+        let bigger = big.times(Ext::from_f64(2.0));
         assert!(big < bigger);
         assert_eq!(bigger.to_f64(), f64::INFINITY);
         // 255 extents of 1e-300: far below the smallest subnormal, still ordered.
-        let tiny = (0..255).fold(Ext::ONE, |a, _| a.mul(Ext::from_f64(1e-300)));
-        let tinier = tiny.mul(Ext::from_f64(0.5));
+        let tiny = (0..255).fold(Ext::ONE, |a, _| a.times(Ext::from_f64(1e-300)));
+        let tinier = tiny.times(Ext::from_f64(0.5));
         assert!(Ext::ZERO < tinier && tinier < tiny);
-        assert_eq!(tiny.add(tiny), tiny.mul(Ext::from_f64(2.0)));
-        assert_eq!(bigger.sub(big), big);
-        assert_eq!(big.sub(bigger), Ext::ZERO);
-        assert_eq!(tiny.add(big), big);
-        let q = big.div(tiny).exponent() - (big.exponent() - tiny.exponent());
+        assert_eq!(tiny.plus(tiny), tiny.times(Ext::from_f64(2.0)));
+        assert_eq!(bigger.minus(big), big);
+        assert_eq!(big.minus(bigger), Ext::ZERO);
+        assert_eq!(tiny.plus(big), big);
+        let q = big.over(tiny).exponent() - (big.exponent() - tiny.exponent());
         assert!(q == 0 || q == -1, "{q}");
     }
 
@@ -282,13 +282,13 @@ mod tests {
         let mut x = Ext::ONE;
         for &v in &xs {
             f *= v;
-            x = x.mul(Ext::from_f64(v));
+            x = x.times(Ext::from_f64(v));
             assert_eq!(x.to_f64(), f);
         }
-        let a = Ext::from_f64(10.25).add(Ext::from_f64(0.1));
+        let a = Ext::from_f64(10.25).plus(Ext::from_f64(0.1));
         assert_eq!(a.to_f64(), 10.25 + 0.1);
         assert_eq!(
-            Ext::from_f64(10.25).sub(Ext::from_f64(0.1)).to_f64(),
+            Ext::from_f64(10.25).minus(Ext::from_f64(0.1)).to_f64(),
             10.25 - 0.1
         );
     }

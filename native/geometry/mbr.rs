@@ -31,19 +31,19 @@ pub fn active_axes<C: Coord>(m: &[C]) -> Vec<usize> {
 /// Volume (product of extents) over all axes.
 #[inline]
 pub fn area<C: Coord>(m: &[C]) -> Ext {
-    (0..dims(m)).fold(Ext::ONE, |v, a| v.mul(extent_of(m, a)))
+    (0..dims(m)).fold(Ext::ONE, |v, a| v.times(extent_of(m, a)))
 }
 
 /// Volume over the listed axes only.
 #[inline]
 pub fn area_on<C: Coord>(m: &[C], axes: &[usize]) -> Ext {
-    axes.iter().fold(Ext::ONE, |v, &a| v.mul(extent_of(m, a)))
+    axes.iter().fold(Ext::ONE, |v, &a| v.times(extent_of(m, a)))
 }
 
 /// Margin (sum of extents).
 #[inline]
 pub fn margin<C: Coord>(m: &[C]) -> Ext {
-    (0..dims(m)).fold(Ext::ZERO, |s, a| s.add(extent_of(m, a)))
+    (0..dims(m)).fold(Ext::ZERO, |s, a| s.plus(extent_of(m, a)))
 }
 
 /// Margin in `f64` with every coordinate first multiplied by `scale` (a power of two, at most
@@ -87,9 +87,9 @@ pub fn enlargement<C: Coord>(a: &[C], b: &[C]) -> Ext {
     for i in 0..d {
         let lo = a[i].min_c(b[i]).to_f64();
         let hi = a[d + i].max_c(b[d + i]).to_f64();
-        grown = grown.mul(ext::extent(lo, hi));
+        grown = grown.times(ext::extent(lo, hi));
     }
-    grown.sub(area(a))
+    grown.minus(area(a))
 }
 
 /// Volume of `a ∩ b` (0 when disjoint).
@@ -110,7 +110,7 @@ pub fn overlap_on<C: Coord>(a: &[C], b: &[C], axes: &[usize]) -> Ext {
     for &i in axes {
         let lo = a[i].max_c(b[i]).to_f64();
         let hi = a[d + i].min_c(b[d + i]).to_f64();
-        v = v.mul(ext::extent(lo, hi));
+        v = v.times(ext::extent(lo, hi));
     }
     v
 }
@@ -131,7 +131,7 @@ pub fn overlap_ratio<C: Coord>(a: &[C], b: &[C]) -> Ext {
         let uhi = a[d + i].max_c(b[d + i]).to_f64();
         let u = ext::extent(ulo, uhi);
         if !u.is_zero() {
-            r = r.mul(ext::extent(ilo, ihi).div(u));
+            r = r.times(ext::extent(ilo, ihi).over(u));
         }
     }
     r

@@ -73,7 +73,7 @@ impl Measure for f64 {
     #[inline(always)]
     fn at_most(self, t: f64) -> bool {
         // Infinities cannot occur under the fast path's bound on P, nor NaN (which fails here).
-        !(self > t)
+        self.is_nan() || self <= t
     }
 }
 
@@ -82,23 +82,23 @@ impl Measure for Ext {
     const ONE: Self = Ext::ONE;
     #[inline]
     fn times_extent(self, lo: f64, hi: f64) -> Self {
-        self.mul(extent(lo, hi))
+        self.times(extent(lo, hi))
     }
     #[inline]
     fn times_gap(self, lo: f64, hi: f64) -> Self {
         if hi > lo {
-            self.mul(extent(lo, hi))
+            self.times(extent(lo, hi))
         } else {
             Ext::ZERO
         }
     }
     #[inline]
     fn plus(self, o: Self) -> Self {
-        self.add(o)
+        self.plus(o)
     }
     #[inline]
     fn minus(self, o: Self) -> Self {
-        self.sub(o)
+        self.minus(o)
     }
     #[inline]
     fn order(self, o: Self) -> Ordering {

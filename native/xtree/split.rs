@@ -104,7 +104,7 @@ fn fast_threshold<C: Coord>(u: &[C]) -> Option<f64> {
     let mut p = 1.0f64;
     for a in 0..d {
         let x = u[d + a].to_f64() - u[a].to_f64();
-        if !(x > 0.0) {
+        if x.is_nan() || x <= 0.0 {
             return None;
         }
         p *= x.max(1.0);
@@ -139,7 +139,7 @@ fn least_overlap_fast<C: Coord>(
                     v * (l[d + a].min_c(r[d + a]).to_f64() - l[a].max_c(r[a]).to_f64())
                 });
                 // Touching boxes (a zero factor) or underflow: let the extended path decide.
-                if !(v > t) {
+                if v.is_nan() || v <= t {
                     return None;
                 }
                 v
@@ -147,7 +147,7 @@ fn least_overlap_fast<C: Coord>(
                 0.0
             };
             let (al, ar) = (area_f64(l), area_f64(r));
-            if !(al > t && ar > t) {
+            if al.is_nan() || ar.is_nan() || al <= t || ar <= t {
                 return None;
             }
             let ar = al + ar;
@@ -176,7 +176,7 @@ fn least_overlap_ext<C: Coord>(
             let l = &pre[(k - 1) * w..k * w];
             let r = &suf[k * w..(k + 1) * w];
             let ov = mbr::overlap_on(l, r, active);
-            let ar = mbr::area_on(l, active).add(mbr::area_on(r, active));
+            let ar = mbr::area_on(l, active).plus(mbr::area_on(r, active));
             if best
                 .as_ref()
                 .is_none_or(|(bo, ba, _, _)| ov < *bo || (ov == *bo && ar < *ba))
