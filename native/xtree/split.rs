@@ -324,6 +324,34 @@ mod tests {
     }
 
     #[test]
+    fn topological_split_of_boxes_beyond_f64_max_margins() {
+        // Every margin sum of these overflows f64; the split must still choose an axis, and
+        // the distribution that separates the points from the huge boxes.
+        let m = f64::MAX;
+        let mut boxes = Vec::new();
+        for i in 0..6 {
+            boxes.push([0.0, 0.0, m, m]);
+            boxes.push([i as f64, i as f64, i as f64, i as f64]);
+        }
+        let e = entries(&boxes, 0);
+        let (_, left, right, ratio) = topological(&e, 2, 2);
+        assert_eq!(left.len() + right.len(), 12);
+        assert!((0.0..=1.0).contains(&ratio));
+        // Subspace: every entry has y = 5; volumes are measured on x alone.
+        let flat: Vec<[f64; 4]> = (0..10)
+            .map(|i| {
+                let x = (i % 5) as f64 * 10.0 + (i / 5) as f64 * 100.0;
+                [x, 5.0, x + 1.0, 5.0]
+            })
+            .collect();
+        let (axis, left, _, ratio) = topological(&entries(&flat, 0), 2, 2);
+        assert_eq!((axis, ratio), (0, 0.0));
+        let mut l: Vec<bool> = left.iter().map(|&i| flat[i][0] >= 100.0).collect();
+        l.dedup();
+        assert_eq!(l.len(), 1, "left group is one cluster");
+    }
+
+    #[test]
     fn overlap_minimal_uses_common_history_axis() {
         // Entries that overlap heavily on x but are disjoint on y; history says y (axis 1).
         let boxes = [
