@@ -257,7 +257,11 @@ fn choose<C: Coord, M: Measure, const FAST: bool>(
     // visited in order of area enlargement so that a candidate whose overlap does not grow at
     // all ends the search (nothing later can beat it: overlap enlargement is never negative).
     let mut cand: Vec<usize> = (0..count).collect();
-    let by_enl = |i: &usize, j: &usize| enl[*i].order(enl[*j]).then(area[*i].order(area[*j]));
+    let by_enl = |i: &usize, j: &usize| {
+        enl[*i]
+            .order(enl[*j])
+            .then_with(|| area[*i].order(area[*j]))
+    };
     if count > CHOOSE_SUBTREE_CANDIDATES {
         cand.select_nth_unstable_by(CHOOSE_SUBTREE_CANDIDATES, by_enl);
         cand.truncate(CHOOSE_SUBTREE_CANDIDATES);
@@ -279,8 +283,8 @@ fn choose<C: Coord, M: Measure, const FAST: bool>(
         let better = best_key.is_none_or(|(bd, be, ba)| {
             delta
                 .order(bd)
-                .then(key.1.order(be))
-                .then(key.2.order(ba))
+                .then_with(|| key.1.order(be))
+                .then_with(|| key.2.order(ba))
                 .is_lt()
         });
         if better {

@@ -200,10 +200,10 @@ pub fn topological<C: Coord>(
     let n = e.len();
     let w = 2 * d;
     let m = m.clamp(1, n / 2);
-    let all: Vec<usize> = (0..n).collect();
-    let u = e.bounds_of(&all, d);
-    let scale = margin_scale(&u);
-    let active = mbr::active_axes(&u);
+    // The node's MBR (the last prefix bound of any sort) and the margin scale it implies, known
+    // after the first sort.
+    let mut u: Vec<C> = Vec::new();
+    let mut scale = 1.0;
     // Choose the axis: least sum of margins over all distributions of both sorts.
     let mut best_axis = 0;
     let mut best_margin = f64::INFINITY;
@@ -214,6 +214,10 @@ pub fn topological<C: Coord>(
         for upper in [false, true] {
             let order = sorted_by(e, d, a, upper);
             let (pre, suf) = prefix_suffix(e, &order, d);
+            if u.is_empty() {
+                u = pre[(n - 1) * w..n * w].to_vec();
+                scale = margin_scale(&u);
+            }
             for k in m..=n - m {
                 s += mbr::margin_scaled(&pre[(k - 1) * w..k * w], scale)
                     + mbr::margin_scaled(&suf[k * w..(k + 1) * w], scale);
@@ -227,6 +231,7 @@ pub fn topological<C: Coord>(
         }
     }
     // Choose the distribution on that axis: least overlap, ties by least area.
+    let active = mbr::active_axes(&u);
     let best = fast_threshold(&u)
         .and_then(|t| least_overlap_fast(&best_sorts, n, m, w, t))
         .unwrap_or_else(|| least_overlap_ext(&best_sorts, n, m, w, &active));
