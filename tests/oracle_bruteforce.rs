@@ -3,6 +3,10 @@
 //! dimensions; precision 32 and 64; after inserts (one by one and bulk), deletes and updates,
 //! with the invariant checker after each phase.
 
+mod common;
+
+use common::{exact_dist2, exact_distance_f64};
+use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use xtree::{Index, IndexOptions, SearchType};
@@ -69,27 +73,14 @@ impl Model {
         v
     }
 
-    fn knn(&self, p: &[f64], k: usize) -> Vec<(f64, u64)> {
-        let mut v: Vec<(f64, u64)> = self
+    /// The k nearest by exact distance (big integers), ties by row id: (distance, id).
+    fn knn(&self, p: &[f64], k: usize) -> Vec<(BigUint, u64)> {
+        let mut v: Vec<(BigUint, u64)> = self
             .recs
             .iter()
-            .map(|(id, lo, hi)| {
-                let d2: f64 = (0..self.d)
-                    .map(|a| {
-                        let t = if p[a] < lo[a] {
-                            lo[a] - p[a]
-                        } else if p[a] > hi[a] {
-                            p[a] - hi[a]
-                        } else {
-                            0.0
-                        };
-                        t * t
-                    })
-                    .sum();
-                (d2.sqrt(), *id)
-            })
+            .map(|(id, lo, hi)| (exact_dist2(p, lo, hi), *id))
             .collect();
-        v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        v.sort();
         v.truncate(k);
         v
     }
@@ -195,16 +186,14 @@ fn verify(idx: &Index, m: &Model, rng: &mut ChaCha8Rng, ctx: &str, queries: usiz
         let got = idx.nearest_with_distance(&p, k).unwrap();
         let want = m.knn(&p, k);
         assert_eq!(got.len(), want.len(), "{ctx}: knn len");
-        for (i, ((gid, gd), (wd, wid))) in got.iter().zip(&want).enumerate() {
+        for (i, ((gid, gd), (ws, wid))) in got.iter().zip(&want).enumerate() {
+            // The order is exact: ids agree position by position (ties by row id).
+            assert_eq!(gid, wid, "{ctx}: knn {i} id");
+            let wd = exact_distance_f64(ws);
             assert!(
-                (gd - wd).abs() <= 1e-9 * wd.max(1.0),
+                (gd - wd).abs() <= 1e-12 * wd,
                 "{ctx}: knn {i} dist {gd} vs {wd}"
             );
-            // Ties: equal distances must come in row id order, so ids agree where the oracle's
-            // distance is not tied with a neighbour at a different computed value.
-            if *gd == *wd {
-                assert_eq!(gid, wid, "{ctx}: knn {i} id");
-            }
         }
     }
 }

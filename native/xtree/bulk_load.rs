@@ -25,12 +25,32 @@ fn even_runs(n: usize, parts: usize) -> impl Iterator<Item = std::ops::Range<usi
     })
 }
 
+/// The centre `(lo + hi) / 2` of an interval, without overflow: `lo` itself for a point, the sum
+/// halved when it is finite, else the sum of the halves (exact there, as both are huge). All
+/// three agree with the exactly scaled `fl(lo + hi) / 2` wherever it is defined, so keys of
+/// different entries compare consistently (and invariantly under scaling by a power of two).
+#[inline]
+fn centre(lo: f64, hi: f64) -> f64 {
+    if lo == hi {
+        return lo;
+    }
+    let s = lo + hi;
+    if s.is_finite() {
+        s * 0.5
+    } else {
+        lo * 0.5 + hi * 0.5
+    }
+}
+
 fn sort_by_centre<C: Coord>(e: &Entries<C>, d: usize, axis: usize, idx: &mut [usize]) {
     let w = 2 * d;
     let mut keyed: Vec<(u64, usize)> = idx
         .iter()
         .map(|&i| {
-            let c = (e.mbrs[i * w + axis].to_f64() + e.mbrs[i * w + d + axis].to_f64()) * 0.5;
+            let c = centre(
+                e.mbrs[i * w + axis].to_f64(),
+                e.mbrs[i * w + d + axis].to_f64(),
+            );
             (f64_key(c), i)
         })
         .collect();
@@ -115,6 +135,14 @@ impl<C: Coord, T: PageWrite> Writer<'_, C, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn centres_do_not_overflow() {
+        assert_eq!(centre(f64::MAX, f64::MAX), f64::MAX);
+        assert_eq!(centre(-f64::MAX, f64::MAX), 0.0);
+        assert_eq!(centre(f64::MAX / 2.0, f64::MAX), f64::MAX * 0.75);
+        assert_eq!(centre(1.0, 3.0), 2.0);
+    }
 
     #[test]
     fn even_runs_cover_everything() {

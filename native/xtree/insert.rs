@@ -108,6 +108,9 @@ impl<'a, C: Coord, T: PageWrite> Writer<'a, C, T> {
         self.root = self.txn.make_dirty(self.root)?;
         let mut path: Vec<(NodeId, usize)> = Vec::new();
         let mut node = self.root;
+        // The MBR of `node`'s entries ∪ `m` for choose-subtree's range test: unknown at the root,
+        // then the grown entry of each child descended into.
+        let mut u: Option<Vec<C>> = None;
         loop {
             let (i, child, grown) = {
                 let r = self.node(node)?;
@@ -121,7 +124,7 @@ impl<'a, C: Coord, T: PageWrite> Writer<'a, C, T> {
                         r.count()
                     )));
                 }
-                let i = choose_subtree(&r, m);
+                let i = choose_subtree(&r, m, u.as_deref());
                 let mut g = r.mbr(i);
                 mbr::union_into(&mut g, m);
                 (i, r.ids()[i], g)
@@ -132,6 +135,7 @@ impl<'a, C: Coord, T: PageWrite> Writer<'a, C, T> {
             if copy != child {
                 w.set_id(i, copy);
             }
+            u = Some(grown);
             path.push((node, i));
             if path.len() as u32 > MAX_HEIGHT {
                 return Err(corrupt("tree deeper than the maximum height"));

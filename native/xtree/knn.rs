@@ -1,12 +1,23 @@
 //! k-nearest-neighbour search, best-first (Hjaltason & Samet, "Distance Browsing in Spatial
 //! Databases", ACM TODS 1999) with branch-and-bound pruning (Roussopoulos, Kelley, Vincent,
 //! "Nearest Neighbor Queries", SIGMOD 1995): nodes are visited in order of MINDIST from a
-//! priority queue; records go into a bounded set of the `k` best `(distance, row id)` found so
-//! far, and a node is skipped once its MINDIST exceeds the k-th best distance.
+//! priority queue; records go into a bounded set of the `k` best found so far, and a node is
+//! skipped once its MINDIST exceeds the k-th best distance.
 //!
-//! Distance is Euclidean from the query point to the stored record box (0 inside). Ties are
-//! broken by row id: a node whose MINDIST *equals* the k-th distance is still visited, since it
-//! may hold a record at that distance with a smaller row id.
+//! Distance is Euclidean from the query point to the stored record box (0 inside); ties are
+//! broken by unsigned row id. The order is exact for every finite coordinate and query point
+//! (DESIGN.md §2): distances are ranked by the keys of [`crate::geometry::dist`] — the plain
+//! `f64` squared distance when its magnitude is tame, an extended-range value otherwise — and
+//! two records whose keys are within the proven rounding margin are compared exactly, from
+//! their stored coordinates (the leaf pages stay borrowed from the reader for the query).
+//! Pruning is conservative: a node is skipped only when its MINDIST key proves it farther than
+//! the k-th best record (equal distances are still visited, for their row ids).
+//!
+//! The reported distance is `sqrt` of the plain `f64` squared distance in the tame case (bit for
+//! bit the textbook formula), the rounded extended-range value otherwise, `f64::MAX` for a
+//! distance above `f64::MAX` (possible only for coordinates beyond `±f64::MAX / 2`), and made
+//! non-decreasing along the answer (near ties, where the rounded values may disagree with the
+//! exact order by an ulp, repeat the previous value).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -15,13 +26,14 @@ use super::node::NodeRef;
 use super::params::MAX_HEIGHT;
 use super::query::corrupt;
 use crate::error::Result;
+use crate::geometry::dist::{self, DistKey};
 use crate::geometry::Coord;
 use crate::store::{PageRead, NIL};
 
-/// A queued node, ordered so that `BinaryHeap` (a max-heap) pops the least MINDIST first.
+/// A queued node, ordered so that `BinaryHeap` (a max-heap) pops the least MINDIST key first.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
-    dist2: f64,
+    key: DistKey,
     id: u64,
     level: u32,
 }
@@ -39,70 +51,175 @@ impl PartialOrd for Pending {
 }
 impl Ord for Pending {
     fn cmp(&self, o: &Self) -> Ordering {
-        o.dist2.total_cmp(&self.dist2).then(o.id.cmp(&self.id))
+        o.key.cmp(&self.key).then(o.id.cmp(&self.id))
     }
 }
 
-/// A found record; the max-heap keeps the worst of the `k` best on top.
+/// A found record: its distance key, row id, and where its stored box is (a leaf of
+/// [`Best::leaves`] and the slot in it) for exact comparisons.
 #[derive(Debug, Clone, Copy)]
 struct Found {
-    dist2: f64,
+    key: DistKey,
     row: u64,
+    leaf: u32,
+    slot: u32,
 }
 
-impl PartialEq for Found {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Found {}
-impl PartialOrd for Found {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Found {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.dist2.total_cmp(&o.dist2).then(self.row.cmp(&o.row))
-    }
+/// The `k` best records so far: a max-heap under the exact order (distance, row id), with the
+/// leaves the records live in.
+struct Best<'r, C: Coord> {
+    k: usize,
+    p: &'r [f64],
+    /// [`dist::margin`] for this dimension.
+    margin: DistKey,
+    heap: Vec<Found>,
+    leaves: Vec<NodeRef<'r, C>>,
 }
 
-/// Squared MINDIST from `p` to entry `i` of `n`, read from the axis arrays.
-#[inline]
-fn entry_dist2<C: Coord>(n: &NodeRef<'_, C>, i: usize, p: &[f64]) -> f64 {
-    let mut s = 0.0;
-    for (a, &x) in p.iter().enumerate() {
-        let lo = n.min(a)[i].to_f64();
-        let hi = n.max(a)[i].to_f64();
-        let t = if x < lo {
-            lo - x
-        } else if x > hi {
-            x - hi
-        } else {
-            0.0
-        };
-        s += t * t;
-    }
-    s
-}
-
-/// Offers every record of leaf `n` to the bounded set of the `k` best.
-fn offer_leaf<C: Coord>(n: &NodeRef<'_, C>, p: &[f64], k: usize, best: &mut BinaryHeap<Found>) {
-    for (i, &row) in n.ids().iter().enumerate() {
-        let f = Found {
-            dist2: entry_dist2(n, i, p),
-            row,
-        };
-        if best.len() < k {
-            best.push(f);
-        } else if f < *best.peek().expect("k > 0 records held") {
-            best.pop();
-            best.push(f);
+impl<'r, C: Coord> Best<'r, C> {
+    fn new(k: usize, p: &'r [f64]) -> Self {
+        Best {
+            k,
+            p,
+            margin: dist::margin(p.len()),
+            heap: Vec::with_capacity(k.min(1 << 16)),
+            leaves: Vec::new(),
         }
     }
+
+    /// Exact order of records `a` and `b`: distance, then row id.
+    #[inline(always)]
+    fn cmp(&self, a: &Found, b: &Found) -> Ordering {
+        if a.key + self.margin < b.key {
+            Ordering::Less
+        } else if b.key + self.margin < a.key {
+            Ordering::Greater
+        } else {
+            self.cmp_near(a, b)
+        }
+    }
+
+    /// [`Best::cmp`] for keys within the margin: exactly, from the stored boxes.
+    #[inline(never)]
+    fn cmp_near(&self, a: &Found, b: &Found) -> Ordering {
+        let (la, lb) = (&self.leaves[a.leaf as usize], &self.leaves[b.leaf as usize]);
+        let (sa, sb) = (a.slot as usize, b.slot as usize);
+        dist::cmp_exact(
+            self.p,
+            |x| (la.min(x)[sa].to_f64(), la.max(x)[sa].to_f64()),
+            |x| (lb.min(x)[sb].to_f64(), lb.max(x)[sb].to_f64()),
+        )
+        .then(a.row.cmp(&b.row))
+    }
+
+    /// The largest MINDIST key a node may have and still hold a record that beats the k-th
+    /// best: the k-th best key plus the margin (everything while fewer than `k` are known).
+    #[inline]
+    fn limit(&self) -> DistKey {
+        if self.heap.len() < self.k {
+            DistKey::MAX
+        } else {
+            self.heap[0].key + self.margin
+        }
+    }
+
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if self.cmp(&self.heap[i], &self.heap[parent]).is_gt() {
+                self.heap.swap(i, parent);
+                i = parent;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Restores the heap after the top was replaced: the hole goes down to a leaf along the
+    /// larger children, then the new item rises from there (one comparison per level on the
+    /// way down, as `std::collections::BinaryHeap::pop` does).
+    fn sift_down(&mut self, i: usize) {
+        let n = self.heap.len();
+        let item = self.heap[i];
+        let mut hole = i;
+        let mut child = 2 * hole + 1;
+        while child + 1 < n {
+            if self.cmp(&self.heap[child + 1], &self.heap[child]).is_gt() {
+                child += 1;
+            }
+            self.heap[hole] = self.heap[child];
+            hole = child;
+            child = 2 * hole + 1;
+        }
+        if child < n {
+            self.heap[hole] = self.heap[child];
+            hole = child;
+        }
+        self.heap[hole] = item;
+        self.sift_up(hole);
+    }
+
+    /// Offers every record of leaf `n` to the set.
+    fn offer_leaf(&mut self, n: NodeRef<'r, C>) {
+        let leaf = u32::try_from(self.leaves.len()).expect("fewer than 2^32 leaves per query");
+        self.leaves.push(n);
+        // Records whose key exceeds this lose on the key alone (most of them).
+        let mut reject = self.limit();
+        for (slot, &row) in n.ids().iter().enumerate() {
+            let key = entry_key(&n, slot, self.p);
+            if key > reject {
+                continue;
+            }
+            let f = Found {
+                key,
+                row,
+                leaf,
+                // Below the capacity, a u32 of the page header.
+                slot: slot as u32,
+            };
+            if self.heap.len() < self.k {
+                self.heap.push(f);
+                let last = self.heap.len() - 1;
+                self.sift_up(last);
+            } else if self.cmp(&f, &self.heap[0]).is_lt() {
+                self.heap[0] = f;
+                self.sift_down(0);
+            } else {
+                continue;
+            }
+            reject = self.limit();
+        }
+    }
+
+    /// The records nearest first, as (row id, distance).
+    fn into_sorted(mut self) -> Vec<(u64, f64)> {
+        let mut out = Vec::with_capacity(self.heap.len());
+        while let Some(&top) = self.heap.first() {
+            let last = self.heap.pop().expect("non-empty");
+            if !self.heap.is_empty() {
+                self.heap[0] = last;
+                self.sift_down(0);
+            }
+            out.push((top.row, dist::distance(top.key)));
+        }
+        out.reverse();
+        let mut floor = 0.0f64;
+        for item in &mut out {
+            floor = floor.max(item.1);
+            item.1 = floor;
+        }
+        out
+    }
 }
 
-/// The `k` records nearest to `p` (length = dims), nearest first, as (row id, distance).
+/// Distance key from `p` to entry `i` of `n`, read from the axis arrays.
+#[inline(always)]
+fn entry_key<C: Coord>(n: &NodeRef<'_, C>, i: usize, p: &[f64]) -> DistKey {
+    dist::key(p, |a| (n.min(a)[i].to_f64(), n.max(a)[i].to_f64()))
+}
+
+/// The `k` records nearest to `p` (length = dims, finite), nearest first, as (row id,
+/// distance); see the module doc for the order and the distances.
 pub fn nearest<C: Coord, R: PageRead>(
     r: &R,
     dims: usize,
@@ -114,7 +231,7 @@ pub fn nearest<C: Coord, R: PageRead>(
         return Ok(Vec::new());
     }
     let mut queue = BinaryHeap::new();
-    let mut best: BinaryHeap<Found> = BinaryHeap::with_capacity(k.min(1 << 16) + 1);
+    let mut best = Best::<C>::new(k, p);
     // Dive greedily to the leaf of least MINDIST first: its records give a distance bound, so
     // the best-first phase queues only nodes that can still matter.
     let mut dived = NIL;
@@ -123,15 +240,15 @@ pub fn nearest<C: Coord, R: PageRead>(
         for _ in 0..=MAX_HEIGHT {
             let n = NodeRef::<C>::new(r.page(id)?, dims)?;
             if n.is_leaf() {
-                offer_leaf(&n, p, k, &mut best);
+                best.offer_leaf(n);
                 dived = id;
                 break;
             }
-            let mut pick = (f64::INFINITY, NIL);
+            let mut pick = (DistKey::MAX, NIL);
             for (i, &child) in n.ids().iter().enumerate() {
-                let d2 = entry_dist2(&n, i, p);
-                if d2 < pick.0 {
-                    pick = (d2, child);
+                let key = entry_key(&n, i, p);
+                if key < pick.0 || pick.1 == NIL {
+                    pick = (key, child);
                 }
             }
             if pick.1 == NIL {
@@ -141,39 +258,31 @@ pub fn nearest<C: Coord, R: PageRead>(
         }
     }
     queue.push(Pending {
-        dist2: 0.0,
+        key: 0,
         id: root,
         level: u32::MAX,
     });
-    // The k-th best distance so far (infinite until k records are found).
-    let bound = |best: &BinaryHeap<Found>| {
-        if best.len() < k {
-            f64::INFINITY
-        } else {
-            best.peek().map_or(f64::INFINITY, |f| f.dist2)
-        }
-    };
     while let Some(it) = queue.pop() {
-        if it.dist2 > bound(&best) {
+        // Keys pop in increasing order: once one is proven too far, all the rest are.
+        if it.key > best.limit() {
             break;
         }
         let n = NodeRef::<C>::new(r.page(it.id)?, dims)?;
         if (it.level != u32::MAX && n.level() != it.level) || n.level() > MAX_HEIGHT {
             return Err(corrupt(format!("node {} has an unexpected level", it.id)));
         }
-        let ids = n.ids();
         if n.is_leaf() {
             if it.id != dived {
-                offer_leaf(&n, p, k, &mut best);
+                best.offer_leaf(n);
             }
         } else {
             let child_level = n.level() - 1;
-            let limit = bound(&best);
-            for (i, &id) in ids.iter().enumerate() {
-                let dist2 = entry_dist2(&n, i, p);
-                if dist2 <= limit {
+            let limit = best.limit();
+            for (i, &id) in n.ids().iter().enumerate() {
+                let key = entry_key(&n, i, p);
+                if key <= limit {
                     queue.push(Pending {
-                        dist2,
+                        key,
                         id,
                         level: child_level,
                     });
@@ -181,11 +290,5 @@ pub fn nearest<C: Coord, R: PageRead>(
             }
         }
     }
-    let mut out: Vec<(u64, f64)> = best
-        .into_sorted_vec()
-        .into_iter()
-        .map(|f| (f.row, f.dist2.sqrt()))
-        .collect();
-    out.truncate(k);
-    Ok(out)
+    Ok(best.into_sorted())
 }

@@ -5,7 +5,9 @@
 //!   10×10 query boxes), W2 (windows covering a fraction of the data extent) and the clustered
 //!   points (Gaussian clusters, σ = 0.05°, around the GeoNames cities).
 //! - [`BruteForce`], an oracle that stores coordinates exactly as the index does (precision 32
-//!   rounds points to the nearest f32 and boxes outward) and answers every query by a full scan.
+//!   rounds points to the nearest f32 and boxes outward) and answers every query by a full scan;
+//!   kNN ranks by the exact squared distance ([`exact_dist2`], big integers: it shares no
+//!   arithmetic with the index).
 //!
 //! Everything here is deterministic: generators take a seed or a stream, never the clock.
 
@@ -16,6 +18,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+
+use num_bigint::{BigInt, BigUint};
 
 use xtree::SearchType;
 
@@ -452,6 +456,71 @@ pub fn dist2_point_box(p: &[f64], min: &[f64], max: &[f64]) -> f64 {
     d2
 }
 
+/// A finite `f64` exactly, as an integer in units of `2^-1074` (the smallest subnormal).
+pub fn exact_units(x: f64) -> BigInt {
+    assert!(x.is_finite(), "exact_units({x})");
+    let bits = x.to_bits();
+    let field = ((bits >> 52) & 0x7ff) as u32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (m, shift) = if field == 0 {
+        (frac, 0)
+    } else {
+        (frac | (1u64 << 52), field - 1)
+    };
+    let v = BigInt::from(m) << shift;
+    if bits >> 63 == 1 {
+        -v
+    } else {
+        v
+    }
+}
+
+/// The exact squared Euclidean distance from point `p` to the box `[min, max]` (0 inside), as
+/// an integer in units of `2^-2148`: per axis the exact gap (big-integer difference of the
+/// exact coordinates), squared, summed. No floating-point arithmetic at all.
+pub fn exact_dist2(p: &[f64], min: &[f64], max: &[f64]) -> BigUint {
+    let mut s = BigInt::from(0u32);
+    for a in 0..p.len() {
+        let c = if p[a] < min[a] {
+            min[a]
+        } else if p[a] > max[a] {
+            max[a]
+        } else {
+            continue;
+        };
+        let g = exact_units(c) - exact_units(p[a]);
+        s += &g * &g;
+    }
+    s.to_biguint().expect("a sum of squares is not negative")
+}
+
+/// `sqrt(s · 2^-2148)` rounded to `f64` to about 1e-15 relative (the Euclidean distance of an
+/// [`exact_dist2`] value), or `f64::INFINITY` when above `f64::MAX`.
+pub fn exact_distance_f64(s: &BigUint) -> f64 {
+    let b = s.bits() as i64;
+    if b == 0 {
+        return 0.0;
+    }
+    // s ≈ t · 2^(b − 64) with t the top 64 bits.
+    let t = if b > 64 {
+        let top: BigUint = s >> (b - 64) as usize;
+        top.to_u64_digits()[0]
+    } else {
+        s.to_u64_digits()[0] << (64 - b)
+    };
+    let mut e = b - 64 - 2148;
+    let mut m = t as f64;
+    if e % 2 != 0 {
+        m *= 2.0;
+        e -= 1;
+    }
+    // sqrt(m) · 2^(e / 2), the power taken in four steps so that no step over- or underflows.
+    let half = e / 2;
+    let q = half / 4;
+    let r = half - 3 * q;
+    m.sqrt() * 2f64.powi(q as i32) * 2f64.powi(q as i32) * 2f64.powi(q as i32) * 2f64.powi(r as i32)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Brute-force oracle
 // ---------------------------------------------------------------------------------------------
@@ -589,12 +658,16 @@ impl BruteForce {
             .count() as u64
     }
 
-    /// The `k` nearest records as `(row id, squared distance)`, ordered by distance and then
-    /// by row id (unsigned), as `Index::nearest` orders them.
+    /// The `k` nearest records as `(row id, squared distance)`, ordered by the exact distance
+    /// ([`BruteForce::nearest_exact`]) and then by row id (unsigned), as `Index::nearest`
+    /// orders them. The squared distance given is the plain `f64` formula
+    /// ([`dist2_point_box`], for comparing with peers such as rstar); it may overflow or
+    /// underflow at numeric extremes, the order does not.
     pub fn nearest(&self, point: &[f64], k: usize) -> Vec<(u64, f64)> {
         let d = self.dim;
-        let mut all: Vec<(u64, f64)> = (0..self.ids.len())
-            .map(|i| {
+        self.nearest_exact_idx(point, k)
+            .into_iter()
+            .map(|(i, _)| {
                 let d2 = dist2_point_box(
                     point,
                     &self.mins[i * d..(i + 1) * d],
@@ -602,8 +675,32 @@ impl BruteForce {
                 );
                 (self.ids[i], d2)
             })
+            .collect()
+    }
+
+    /// The `k` nearest records as `(row id, exact squared distance in units of 2^-2148)`,
+    /// ordered by that distance and then by row id.
+    pub fn nearest_exact(&self, point: &[f64], k: usize) -> Vec<(u64, BigUint)> {
+        self.nearest_exact_idx(point, k)
+            .into_iter()
+            .map(|(i, s)| (self.ids[i], s))
+            .collect()
+    }
+
+    /// Storage positions and exact squared distances of the `k` nearest.
+    fn nearest_exact_idx(&self, point: &[f64], k: usize) -> Vec<(usize, BigUint)> {
+        let d = self.dim;
+        let mut all: Vec<(usize, BigUint)> = (0..self.ids.len())
+            .map(|i| {
+                let s = exact_dist2(
+                    point,
+                    &self.mins[i * d..(i + 1) * d],
+                    &self.maxs[i * d..(i + 1) * d],
+                );
+                (i, s)
+            })
             .collect();
-        all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        all.sort_by(|a, b| a.1.cmp(&b.1).then(self.ids[a.0].cmp(&self.ids[b.0])));
         all.truncate(k);
         all
     }
