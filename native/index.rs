@@ -446,7 +446,10 @@ impl Index {
             .collect())
     }
 
-    /// Like [`Index::nearest`], with each record's distance.
+    /// Like [`Index::nearest`], with each record's Euclidean distance, in the units of the
+    /// coordinates. The order is exact for every finite coordinate; a distance is rounded to
+    /// f64 (about 1e-14 relative at extreme magnitudes), non-decreasing along the answer, and
+    /// one above `f64::MAX` is reported as `f64::MAX`.
     pub fn nearest_with_distance(&self, point: &[f64], k: usize) -> Result<Vec<(u64, f64)>> {
         validate_box("query point", self.dimension, point, point, true)?;
         dispatch!(self, c => c.nearest(point, k))
