@@ -122,9 +122,11 @@ final class XTreeDocValuesProducer extends DocValuesProducer implements Accounta
 
     @Override
     public BinaryDocValues getBinary(FieldInfo field) throws IOException {
-        BinaryDocValues values = delegate.getBinary(field);
         XTreeSegmentField f = fields.get(field.name);
-        return f == null ? values : new XTreeBinaryDocValues(values, f);
+        // For an xtree field the delegate's values are opened only when iterated: a query that
+        // fetches the values just to reach the tree pays nothing for them.
+        return f == null ? delegate.getBinary(field)
+                : new XTreeBinaryDocValues(() -> delegate.getBinary(field), f);
     }
 
     @Override

@@ -96,12 +96,25 @@ public final class XTreeFieldType {
             throw new IllegalArgumentException(
                     "dimension " + dimension + " is outside 1.." + MAX_DIMENSION);
         }
-        String[] labels = new String[dimension];
-        for (int i = 0; i < dimension; i++) {
-            labels[i] = "x" + i;
+        if (precision != 32 && precision != 64) {
+            throw new IllegalArgumentException(
+                    "precision " + precision + " is not supported (32 or 64)");
         }
-        return new XTreeFieldType(dimension, precision, labels);
+        // Cached: XTreeField.point(name, coords...) asks for one per document.
+        int slot = 2 * dimension + (precision == 64 ? 1 : 0);
+        XTreeFieldType t = DEFAULTS[slot];
+        if (t == null) {
+            String[] labels = new String[dimension];
+            for (int i = 0; i < dimension; i++) {
+                labels[i] = "x" + i;
+            }
+            t = new XTreeFieldType(dimension, precision, labels);
+            DEFAULTS[slot] = t; // a benign race: equal instances
+        }
+        return t;
     }
+
+    private static final XTreeFieldType[] DEFAULTS = new XTreeFieldType[2 * MAX_DIMENSION + 2];
 
     /**
      * Number of dimensions.

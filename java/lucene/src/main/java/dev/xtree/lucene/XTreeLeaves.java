@@ -27,7 +27,7 @@ final class XTreeLeaves {
         if (fi == null) {
             return null;
         }
-        if (XTreeFieldType.fromFieldInfo(fi) == null) {
+        if (fi.getAttribute(XTreeFieldType.ATTR_DIMENSION) == null) {
             throw new IllegalArgumentException("field \"" + field + "\" is not an xtree field "
                     + "(index it with XTreeField)");
         }

@@ -1,8 +1,6 @@
 package dev.xtree.lucene;
 
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.FieldDoc;
@@ -60,30 +58,63 @@ public final class XTreeNearest {
                 throw new IllegalArgumentException("point coordinate " + i + " is " + point[i]);
             }
         }
-        List<double[]> all = new ArrayList<>();
+        // The running top k over the leaves seen so far, nearest first: (distance, global doc).
+        Top top = new Top(k);
         if (k > 0) {
             for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
-                leafNearest(leaf, field, k, point, all);
+                leafNearest(leaf, field, k, point, top);
             }
         }
-        all.sort((a, b) -> {
-            int c = Double.compare(a[0], b[0]);
-            return c != 0 ? c : Double.compare(a[1], b[1]);
-        });
-        int n = Math.min(k, all.size());
-        FieldDoc[] hits = new FieldDoc[n];
-        for (int i = 0; i < n; i++) {
-            double d = all.get(i)[0];
-            hits[i] = new FieldDoc((int) all.get(i)[1], (float) d, new Object[] {d});
+        FieldDoc[] hits = new FieldDoc[top.n];
+        for (int i = 0; i < top.n; i++) {
+            double d = top.dist[i];
+            hits[i] = new FieldDoc(top.doc[i], (float) d, new Object[] {d});
         }
         SortField sort = new SortField("distance(" + field + ")", SortField.Type.DOUBLE);
-        return new TopFieldDocs(new TotalHits(n, TotalHits.Relation.EQUAL_TO), hits,
+        return new TopFieldDocs(new TotalHits(top.n, TotalHits.Relation.EQUAL_TO), hits,
                 new SortField[] {sort});
     }
 
-    /** Adds the leaf's {@code k} nearest live documents to {@code out} as (distance, doc). */
+    /** Up to k (distance, doc) pairs in (distance, doc) order. */
+    private static final class Top {
+        final int k;
+        int n;
+        double[] dist;
+        int[] doc;
+
+        Top(int k) {
+            this.k = k;
+            this.dist = new double[0];
+            this.doc = new int[0];
+        }
+
+        /** Merges a leaf's sorted answer (docs ascending within equal distances) into the top. */
+        void merge(double[] d2, int[] doc2, int n2) {
+            int m = Math.min(k, n + n2);
+            double[] nd = new double[m];
+            int[] ndoc = new int[m];
+            int i = 0;
+            int j = 0;
+            for (int o = 0; o < m; o++) {
+                boolean left = j >= n2 || (i < n && (dist[i] < d2[j]
+                        || (dist[i] == d2[j] && doc[i] < doc2[j])));
+                if (left) {
+                    nd[o] = dist[i];
+                    ndoc[o] = doc[i++];
+                } else {
+                    nd[o] = d2[j];
+                    ndoc[o] = doc2[j++];
+                }
+            }
+            dist = nd;
+            doc = ndoc;
+            n = m;
+        }
+    }
+
+    /** Merges the leaf's {@code k} nearest live documents into {@code top}. */
     private static void leafNearest(LeafReaderContext leaf, String field, int k, double[] point,
-            List<double[]> out) throws IOException {
+            Top top) throws IOException {
         XTreeSegmentField f = XTreeLeaves.segmentField(leaf.reader(), field);
         if (f == null || f.records == 0) {
             return;
@@ -91,23 +122,29 @@ public final class XTreeNearest {
         XTreeLeaves.checkDimension(f, point.length, "the query point");
         SegmentTree tree = f.tree();
         Bits live = leaf.reader().getLiveDocs();
+        boolean filter = live != null || !f.singleValued();
         long ask = k;
         while (true) {
             int want = (int) Math.min(ask, Math.min(f.records, Integer.MAX_VALUE - 16));
             double[] dist = new double[want];
             long[] ids = tree.nearest(point, want, dist);
-            List<double[]> found = new ArrayList<>(Math.min(k, ids.length));
-            java.util.BitSet seen = new java.util.BitSet();
-            for (int i = 0; i < ids.length && found.size() < k; i++) {
+            int[] docs = new int[Math.min(k, ids.length)];
+            double[] kept = filter ? new double[docs.length] : dist;
+            int n = 0;
+            // Only a multi-valued field can return a document twice (its nearer value first).
+            java.util.Set<Integer> seen = f.singleValued() ? null : new java.util.HashSet<>();
+            for (int i = 0; i < ids.length && n < k; i++) {
                 int doc = (int) ids[i];
-                if ((live != null && !live.get(doc)) || seen.get(doc)) {
-                    continue;
+                if (filter) {
+                    if ((live != null && !live.get(doc)) || (seen != null && !seen.add(doc))) {
+                        continue;
+                    }
+                    kept[n] = dist[i];
                 }
-                seen.set(doc);
-                found.add(new double[] {dist[i], leaf.docBase + doc});
+                docs[n++] = leaf.docBase + doc;
             }
-            if (found.size() >= k || ids.length < want || want >= f.records) {
-                out.addAll(found);
+            if (n >= k || ids.length < want || want >= f.records) {
+                top.merge(kept, docs, n);
                 return;
             }
             ask = 2 * ask;
