@@ -7,7 +7,11 @@
 
 use crate::error::Result;
 
+mod bytes;
+mod row_set;
 mod snapshot;
+pub use bytes::{BYTES_MAGIC, BYTES_VERSION};
+pub use row_set::RowSet;
 pub use snapshot::{check_page, page_info, IndexSnapshot, PageInfo};
 
 /// The query predicate of a window query (DESIGN.md §2). All intervals are closed.

@@ -5,6 +5,9 @@
 //! (`wrapper.rs`), and the conversions between Java values and Rust slices (`convert.rs`). The
 //! bridge converts and calls the public Rust API; it holds no index logic.
 //! `fault_plan.rs` serves `FaultPlan`, a package-private test hook for failing I/O.
+//! `segment_tree.rs` serves `dev.xtree.lucene.SegmentTree` of the Lucene integration's jar:
+//! one tree per Lucene segment and field (a `Box<Index>`), and the byte blobs that carry a tree
+//! to and from its segment file (`Box<Mutex<Vec<u8>>>`).
 //!
 //! Handles: a native object owned by Java is boxed and its pointer passed to Java as a `long`:
 //! `IndexDetails` holds a `Box<IndexHandle>` (an in-memory `Index`, or a durable `Field` with
@@ -38,4 +41,5 @@ mod durable_runtime;
 mod fault_plan;
 mod index_details;
 mod search_cursor;
+mod segment_tree;
 mod wrapper;
