@@ -144,6 +144,11 @@ fn damage_behind_a_valid_checksum_never_panics() {
                 let (min, max) = query(&mut rng, 3, 30.0);
                 let _ = x.search(SearchType::Intersects, &min, &max);
                 let _ = x.nearest(&min, 3);
+                // Writes walk and split the damaged pages too (defect 12 of issue 7: a loaded
+                // page must never panic a later insert or delete).
+                let _ = x.insert_boxes(&[1 << 40], &min, &max);
+                let _ = x.delete(1 << 40, &min, &max);
+                let _ = x.check();
             }
         }
     }
@@ -234,4 +239,150 @@ fn row_sets_are_distinct_sorted_or_bits() {
         .search_row_set(SearchType::Intersects, &[-1.0; 2], &[200.0; 2], 10)
         .expect_err("row ids above the bound");
     assert_eq!(e.kind(), ErrorKind::Corruption);
+}
+
+/// The pages of `bytes` (an `Index::to_bytes` output): (byte offset of the page's NodeID,
+/// NodeID, byte offset of its first word, word count).
+fn page_table(bytes: &[u8]) -> Vec<(usize, u64, usize, usize)> {
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4")) as usize;
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8"));
+    let dims = u32_at(8);
+    let pages = u64_at(40) as usize;
+    let mut at = 48;
+    for _ in 0..dims {
+        at += 4 + u32_at(at);
+    }
+    let mut out = Vec::with_capacity(pages);
+    for _ in 0..pages {
+        let words = u64_at(at + 8) as usize;
+        out.push((at, u64_at(at), at + 16, words));
+        at += 16 + 8 * words;
+    }
+    out
+}
+
+fn put_u64(bytes: &mut [u8], at: usize, x: u64) {
+    bytes[at..at + 8].copy_from_slice(&x.to_le_bytes());
+}
+
+/// Defect 12 of issue 7 (crafted files with valid checksums), in-memory half: a page whose
+/// NodeID has a handle near 2^32 used to make loading allocate a page-table segment of 2^31
+/// slots (16 GiB) and a free list of every unused handle below it (32 GiB). It must load with
+/// memory proportional to the pages, and answer as the original.
+#[test]
+fn a_page_with_the_highest_handle_loads_in_little_memory() {
+    let ix = random_index(31, 2, 64, 3000, true, 1);
+    let mut bytes = ix.to_bytes().expect("to_bytes");
+    let table = page_table(&bytes);
+    // A leaf (kind byte 1) and the directory page that names it.
+    let &(leaf_at, leaf_id, _, _) = table
+        .iter()
+        .find(|&&(_, _, w, _)| bytes[w] == 1)
+        .expect("a leaf");
+    let high = xtree::store::MAX_HANDLE; // tag 0
+    let mut renamed = 0;
+    for &(_, _, w, _) in &table {
+        if bytes[w] != 2 {
+            continue;
+        }
+        let count = u32::from_le_bytes(bytes[w + 4..w + 8].try_into().expect("4")) as usize;
+        for i in 0..count {
+            let at = w + 8 * (8 + i);
+            if u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8")) == leaf_id {
+                put_u64(&mut bytes, at, high);
+                renamed += 1;
+            }
+        }
+    }
+    assert_eq!(renamed, 1, "the leaf has one parent");
+    put_u64(&mut bytes, leaf_at, high);
+    reseal(&mut bytes);
+    let rss_before = resident_bytes();
+    let x = Index::from_bytes(&bytes).expect("a valid tree under a high handle loads");
+    let grown = resident_bytes().saturating_sub(rss_before);
+    assert!(
+        grown < 64 << 20,
+        "loading grew the resident set by {grown} bytes"
+    );
+    let mut rng = SplitMix64::new(5);
+    for _ in 0..50 {
+        let (min, max) = query(&mut rng, 2, 20.0);
+        assert_eq!(
+            sorted(
+                x.search(SearchType::Intersects, &min, &max)
+                    .expect("search")
+            ),
+            sorted(
+                ix.search(SearchType::Intersects, &min, &max)
+                    .expect("search")
+            )
+        );
+    }
+    // Writes after the load reuse the handles below (the gap), and the tree stays valid.
+    for i in 0..3000u64 {
+        let p = [rng.next_f64() * 100.0, rng.next_f64() * 100.0];
+        x.insert_point(10_000 + i, &p).expect("insert");
+    }
+    x.check().expect("invariants");
+    assert_eq!(x.len(), 6000);
+}
+
+/// Resident set size of this process (Linux `/proc/self/statm`), 0 elsewhere.
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// Defect 12 of issue 7, page contents: a page with a valid checksum but an infinite or NaN
+/// coordinate, or min > max, used to load and then panic the next insert (split arithmetic
+/// is specified for finite input). Every such page must be `Corruption` at load.
+#[test]
+fn pages_with_non_finite_or_inverted_bounds_are_corruption() {
+    for precision in [32u32, 64] {
+        let ix = random_index(37, 2, precision, 2000, false, 1);
+        let bytes = ix.to_bytes().expect("to_bytes");
+        let table = page_table(&bytes);
+        let width = (precision / 8) as usize;
+        for kind in [1u8, 2] {
+            let &(_, _, w, _) = table
+                .iter()
+                .find(|&&(_, _, w, _)| bytes[w] == kind)
+                .expect("a page of this kind");
+            let capacity = u32::from_le_bytes(bytes[w + 8..w + 12].try_into().expect("4")) as usize;
+            let ids_words = if kind == 2 { 2 * capacity } else { capacity };
+            let coords = w + 8 * (8 + ids_words);
+            // Entry 0: min of axis 0 at `coords`, max of axis 0 at `coords + capacity * width`.
+            let min0 = coords;
+            let max0 = coords + capacity * width;
+            let encode = |x: f64| -> Vec<u8> {
+                if precision == 32 {
+                    (x as f32).to_le_bytes().to_vec()
+                } else {
+                    x.to_le_bytes().to_vec()
+                }
+            };
+            let cases: [(&str, usize, f64); 4] = [
+                ("+inf max", max0, f64::INFINITY),
+                ("-inf min", min0, f64::NEG_INFINITY),
+                ("NaN min", min0, f64::NAN),
+                ("min above max", min0, 1e30),
+            ];
+            for (what, at, value) in cases {
+                let mut b = bytes.clone();
+                b[at..at + width].copy_from_slice(&encode(value));
+                reseal(&mut b);
+                let e = Index::from_bytes(&b)
+                    .err()
+                    .unwrap_or_else(|| panic!("p{precision} kind {kind} {what}: loaded"));
+                assert_eq!(e.kind(), ErrorKind::Corruption, "{what}: {e}");
+                assert!(e.message().contains("axis 0"), "{what}: {e}");
+            }
+        }
+    }
 }

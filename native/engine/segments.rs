@@ -162,7 +162,9 @@ impl Entry {
 /// One field's object table: handle → [`Entry`], in shards activated on first use.
 #[derive(Clone, Default)]
 pub struct ObjectTable {
-    shards: Vec<Option<Box<[Entry]>>>,
+    /// Shard number → its entries. A map, not a vector, so that a handle near the top of its
+    /// range (a crafted checkpoint) costs one shard, not a vector of millions of empty ones.
+    shards: std::collections::BTreeMap<usize, Box<[Entry]>>,
     len: usize,
 }
 
@@ -180,7 +182,7 @@ impl ObjectTable {
     /// The entry of the handle of `id`, whatever its tag.
     pub fn get(&self, id: NodeId) -> Option<&Entry> {
         let h = handle(id) as usize;
-        let e = &self.shards.get(h / SHARD)?.as_ref()?[h % SHARD];
+        let e = &self.shards.get(&(h / SHARD))?[h % SHARD];
         (e.node != NIL).then_some(e)
     }
 
@@ -195,10 +197,10 @@ impl ObjectTable {
     /// `Corruption` when its handle already has an entry.
     pub fn insert(&mut self, e: Entry) -> Result<()> {
         let h = handle(e.node) as usize;
-        if self.shards.len() <= h / SHARD {
-            self.shards.resize_with(h / SHARD + 1, || None);
-        }
-        let shard = self.shards[h / SHARD].get_or_insert_with(|| vec![EMPTY; SHARD].into());
+        let shard = self
+            .shards
+            .entry(h / SHARD)
+            .or_insert_with(|| vec![EMPTY; SHARD].into());
         let slot = &mut shard[h % SHARD];
         if slot.node != NIL {
             return Err(corrupt(format!(
@@ -214,7 +216,7 @@ impl ObjectTable {
     /// Removes and returns the entry of exactly NodeID `id`.
     pub fn remove(&mut self, id: NodeId) -> Option<Entry> {
         let h = handle(id) as usize;
-        let slot = &mut self.shards.get_mut(h / SHARD)?.as_mut()?[h % SHARD];
+        let slot = &mut self.shards.get_mut(&(h / SHARD))?[h % SHARD];
         if slot.node != id {
             return None;
         }
@@ -225,8 +227,7 @@ impl ObjectTable {
     /// Every entry, in handle order.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.shards
-            .iter()
-            .flatten()
+            .values()
             .flat_map(|s| s.iter())
             .filter(|e| e.node != NIL)
     }

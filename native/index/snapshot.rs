@@ -124,7 +124,7 @@ pub fn page_info(precision: u32, dims: usize, words: &[u64]) -> Result<PageInfo>
 /// `Corruption` when the page is not a valid node of that shape.
 pub fn check_page(precision: u32, dims: usize, words: &[u64]) -> Result<()> {
     fn get<C: Coord>(words: &[u64], dims: usize) -> Result<()> {
-        NodeRef::<C>::new(words, dims).map(|_| ())
+        crate::xtree::node::validate_page::<C>(words, dims).map(|_| ())
     }
     if precision == 32 {
         get::<f32>(words, dims)

@@ -2,6 +2,10 @@
 //!
 //! - Page table: NodeID → page pointer, in segments of doubling size (so a small index costs a
 //!   few hundred bytes and the table never moves), each slot a `crossbeam_epoch::Atomic`.
+//!   Segments above [`CHUNK_SLOTS`] slots are split into chunks allocated on first use, so a
+//!   high handle (a large index, or one read from a crafted file) costs its chunk, never the
+//!   gigabytes of the whole segment. Handles that no page uses are kept as ranges, not one by
+//!   one, for the same reason.
 //! - Writers never touch a published page: a transaction keeps its dirty pages privately and, at
 //!   [`MemoryTxn::publish`], stores them into free slots and then swaps the current [`Version`]
 //!   (Release), so a reader that loads the version (Acquire) sees every page it can reach.
@@ -27,6 +31,85 @@ use crate::error::{Error, ErrorKind, Result};
 
 const FIRST_SEGMENT_BITS: u32 = 6;
 const SEGMENTS: usize = 40;
+/// log2 of [`CHUNK_SLOTS`].
+const CHUNK_BITS: u32 = 16;
+/// Slots of one chunk of a large segment (512 KiB of pointers).
+pub const CHUNK_SLOTS: usize = 1 << CHUNK_BITS;
+
+/// A run of page-table slots.
+type Slots = Box<[Atomic<Page>]>;
+
+/// One segment of the page table: allocated whole when small, by chunks when large.
+enum Segment {
+    Flat(Slots),
+    Chunked(Box<[OnceLock<Slots>]>),
+}
+
+fn null_slots(n: usize) -> Slots {
+    (0..n).map(|_| Atomic::null()).collect()
+}
+
+impl Segment {
+    fn new(size: usize) -> Segment {
+        if size <= CHUNK_SLOTS {
+            Segment::Flat(null_slots(size))
+        } else {
+            Segment::Chunked((0..size / CHUNK_SLOTS).map(|_| OnceLock::new()).collect())
+        }
+    }
+
+    #[inline]
+    fn get(&self, off: usize) -> Option<&Atomic<Page>> {
+        match self {
+            Segment::Flat(s) => s.get(off),
+            Segment::Chunked(c) => c
+                .get(off >> CHUNK_BITS)?
+                .get()?
+                .get(off & (CHUNK_SLOTS - 1)),
+        }
+    }
+
+    fn get_or_create(&self, off: usize) -> &Atomic<Page> {
+        match self {
+            Segment::Flat(s) => &s[off],
+            Segment::Chunked(c) => &c[off >> CHUNK_BITS].get_or_init(|| null_slots(CHUNK_SLOTS))
+                [off & (CHUNK_SLOTS - 1)],
+        }
+    }
+
+    fn slots(&self) -> impl Iterator<Item = &Atomic<Page>> {
+        let (flat, chunks): (&[Atomic<Page>], &[OnceLock<Slots>]) = match self {
+            Segment::Flat(s) => (s, &[]),
+            Segment::Chunked(c) => (&[], c),
+        };
+        flat.iter()
+            .chain(chunks.iter().filter_map(|c| c.get()).flat_map(|c| c.iter()))
+    }
+}
+
+/// Handles not in use, lowest first: reclaimed ids (under their next tag) and ranges of
+/// handles that no page has used since the store was loaded (tag 0).
+#[derive(Default)]
+struct FreeIds {
+    ids: Vec<NodeId>,
+    /// Disjoint ranges, highest first, so the lowest is popped first.
+    gaps: Vec<std::ops::Range<u64>>,
+}
+
+impl FreeIds {
+    fn pop(&mut self) -> Option<NodeId> {
+        if let Some(id) = self.ids.pop() {
+            return Some(id);
+        }
+        let r = self.gaps.last_mut()?;
+        let h = r.start;
+        r.start += 1;
+        if r.is_empty() {
+            self.gaps.pop();
+        }
+        Some(h)
+    }
+}
 
 /// A page whose words live outside the heap: a slot of a memory-mapped segment file of the
 /// durable store. It is read in place, and may verify itself (its checksum) on first use.
@@ -83,9 +166,9 @@ impl std::hash::Hasher for IdHasher {
 type DirtyMap = HashMap<NodeId, Vec<u64>, std::hash::BuildHasherDefault<IdHasher>>;
 
 struct Inner {
-    segments: [OnceLock<Box<[Atomic<Page>]>>; SEGMENTS],
-    /// Ids whose pages have been reclaimed and may be reused.
-    free: Mutex<Vec<NodeId>>,
+    segments: [OnceLock<Segment>; SEGMENTS],
+    /// Ids whose pages have been reclaimed, and handles never used, which may be reused.
+    free: Mutex<FreeIds>,
     /// Next never-used id.
     high: AtomicU64,
     current: Atomic<Version>,
@@ -113,8 +196,9 @@ impl Inner {
     fn slot_or_create(&self, id: NodeId) -> &Atomic<Page> {
         let (seg, off) = locate(id);
         let size = 1usize << (seg as u32 + FIRST_SEGMENT_BITS);
-        let s = self.segments[seg].get_or_init(|| (0..size).map(|_| Atomic::null()).collect());
-        &s[off]
+        self.segments[seg]
+            .get_or_init(|| Segment::new(size))
+            .get_or_create(off)
     }
 
     fn load<'g>(&self, id: NodeId, guard: &'g Guard) -> Result<&'g [u64]> {
@@ -154,7 +238,7 @@ impl Inner {
                 }
             }
         }
-        self.free.lock().extend(ids.into_iter().map(next_tag));
+        self.free.lock().ids.extend(ids.into_iter().map(next_tag));
     }
 
     fn alloc_id(&self) -> NodeId {
@@ -177,7 +261,7 @@ impl Drop for Inner {
         unsafe {
             let g = epoch::unprotected();
             for seg in self.segments.iter().filter_map(|s| s.get()) {
-                for slot in seg.iter() {
+                for slot in seg.slots() {
                     let p = slot.swap(Shared::null(), Ordering::Relaxed, g);
                     if !p.is_null() {
                         drop(p.into_owned());
@@ -212,7 +296,7 @@ impl MemoryStore {
         MemoryStore {
             inner: Arc::new(Inner {
                 segments: std::array::from_fn(|_| OnceLock::new()),
-                free: Mutex::new(Vec::new()),
+                free: Mutex::new(FreeIds::default()),
                 high: AtomicU64::new(0),
                 current: Atomic::new(Version {
                     root: NIL,
@@ -265,14 +349,16 @@ impl MemoryStore {
             used.push(h);
         }
         used.sort_unstable();
-        let mut free = Vec::new();
+        let mut gaps = Vec::new();
         let mut next = 0;
         for h in used {
-            free.extend(next..h);
+            if h > next {
+                gaps.push(next..h);
+            }
             next = h + 1;
         }
-        free.reverse(); // lowest handles are reused first
-        *store.inner.free.lock() = free;
+        gaps.reverse(); // lowest handles are reused first
+        store.inner.free.lock().gaps = gaps;
         store.inner.high.store(high, Ordering::Relaxed);
         let v = Owned::new(Version { root, len, seq: 0 });
         // SAFETY: the store was created above and is not shared: no reader can hold the old
@@ -466,7 +552,11 @@ impl Drop for MemoryTxn<'_> {
     fn drop(&mut self) {
         if !self.published && !self.dirty.is_empty() {
             // Unpublished pages were never visible: their ids can be reused at once.
-            self.inner.free.lock().extend(self.dirty.keys().copied());
+            self.inner
+                .free
+                .lock()
+                .ids
+                .extend(self.dirty.keys().copied());
         }
     }
 }
@@ -529,7 +619,7 @@ impl PageWrite for MemoryTxn<'_> {
 
     fn free(&mut self, id: NodeId) {
         if self.dirty.remove(&id).is_some() {
-            self.inner.free.lock().push(id);
+            self.inner.free.lock().ids.push(id);
         } else {
             self.retired.push(id);
         }
@@ -547,6 +637,39 @@ mod tests {
         assert_eq!(locate(64), (1, 0));
         assert_eq!(locate(191), (1, 127));
         assert_eq!(locate(192), (2, 0));
+    }
+
+    /// Defect 12 of issue 7: a page under the highest handle (a crafted checkpoint or index
+    /// bytes) made loading allocate a 2^31-slot segment and a free list of 2^32 ids. It costs
+    /// one chunk now, the handles below stay allocatable lowest first, and the page reads back.
+    #[test]
+    fn the_highest_handle_costs_one_chunk() {
+        let top = MAX_HANDLE;
+        let store = MemoryStore::from_pages(
+            vec![
+                (top, LoadedPage::Owned(vec![7; 4])),
+                (3, LoadedPage::Owned(vec![3; 4])),
+            ],
+            top,
+            0,
+        )
+        .unwrap();
+        assert_eq!(store.reader().page(top).unwrap(), &[7; 4]);
+        assert_eq!(store.reader().page(3).unwrap(), &[3; 4]);
+        let (seg, _) = locate(top);
+        match store.inner.segments[seg].get() {
+            Some(Segment::Chunked(c)) => {
+                assert_eq!(c.iter().filter(|c| c.get().is_some()).count(), 1);
+            }
+            _ => panic!("the top segment is chunked"),
+        }
+        let mut t = store.begin();
+        let ids: Vec<NodeId> = (0..5).map(|_| t.alloc(vec![0; 4])).collect();
+        t.publish(top, 0);
+        // Handles 0, 1, 2, then 4, 5 (3 is in use); never the top one again.
+        let handles: Vec<u64> = ids.iter().map(|&id| handle(id)).collect();
+        assert_eq!(handles, [0, 1, 2, 4, 5]);
+        assert_eq!(store.ids_used(), top + 1);
     }
 
     #[test]

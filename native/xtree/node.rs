@@ -107,6 +107,36 @@ impl Header {
     }
 }
 
+/// Validates a page read from outside the process (a segment file, index bytes) before any
+/// operation uses it: its header ([`Header::parse`]), then every live entry — each coordinate
+/// finite (records are finite, and a directory entry is the union of finite MBRs) and
+/// `min <= max` on every axis — and, in a directory, no child named NIL. The tree operations
+/// rely on these: a NaN or infinite coordinate read from disk would otherwise reach the split
+/// and distance arithmetic, whose results are specified for finite input only.
+///
+/// # Errors
+/// `Corruption` naming the first entry and axis that fails.
+pub fn validate_page<C: Coord>(words: &[u64], dims: usize) -> Result<Header> {
+    let n = NodeRef::<C>::new(words, dims)?;
+    for a in 0..dims {
+        let (lo, hi) = (n.min(a), n.max(a));
+        for i in 0..n.count() {
+            let (l, h) = (lo[i].to_f64(), hi[i].to_f64());
+            if !(l.is_finite() && h.is_finite() && l <= h) {
+                return Err(corrupt(&format!(
+                    "entry {i} has bounds [{l}, {h}] on axis {a} (not finite, or min > max)"
+                )));
+            }
+        }
+    }
+    if n.h.dir {
+        if let Some(i) = n.ids().iter().position(|&id| id == crate::store::NIL) {
+            return Err(corrupt(&format!("entry {i} names no child (NIL)")));
+        }
+    }
+    Ok(n.h)
+}
+
 /// Writes a fresh empty page header into `words` (which must be `page_words(..)` long, zeroed).
 pub fn init_page<C: Coord>(words: &mut [u64], dims: usize, capacity: usize, level: u32) {
     let kind = if level > 0 { KIND_DIR } else { KIND_LEAF };
