@@ -43,6 +43,17 @@ pub trait BackendFile: Send + Sync {
     fn size(&self) -> Result<u64>;
     /// Truncates or extends (with zeros) to `len` bytes.
     fn set_len(&self, len: u64) -> Result<()>;
+    /// An offset in `[from, to]` at or after which every byte of `[from, to)` reads as zero
+    /// because the file holds no data there (a hole of a sparse file): `to` when the backend
+    /// cannot tell. Lets a scan for the last non-zero byte skip what was never written, so a
+    /// file extended (sparse) to terabytes costs its written bytes, not its length.
+    ///
+    /// # Errors
+    /// `Io` from the file system.
+    fn data_end(&self, from: u64, to: u64) -> Result<u64> {
+        let _ = from;
+        Ok(to)
+    }
 }
 
 /// A directory of files.
@@ -148,6 +159,35 @@ impl BackendFile for StdFile {
         self.file
             .set_len(len)
             .map_err(|e| io_error("truncate", &self.name, e))
+    }
+    #[cfg(target_os = "linux")]
+    fn data_end(&self, from: u64, to: u64) -> Result<u64> {
+        use rustix::fs::{seek, SeekFrom};
+        // Walk the data extents with lseek(SEEK_DATA / SEEK_HOLE): the loop runs once per
+        // extent, and extents are bounded by the blocks the file really occupies. Only pread
+        // and pwrite use this descriptor, so moving its offset disturbs nothing.
+        let mut end = from;
+        let mut pos = from;
+        while pos < to {
+            let data = match seek(&self.file, SeekFrom::Data(pos)) {
+                Ok(d) => d,
+                Err(rustix::io::Errno::NXIO) => break, // no data at or after `pos`
+                Err(_) => return Ok(to),               // not supported here: scan it all
+            };
+            if data >= to {
+                break;
+            }
+            let hole = match seek(&self.file, SeekFrom::Hole(data)) {
+                Ok(h) => h,
+                Err(_) => return Ok(to),
+            };
+            if hole <= data {
+                return Ok(to); // a file system that cannot say: scan it all
+            }
+            end = hole.min(to);
+            pos = hole;
+        }
+        Ok(end)
     }
 }
 

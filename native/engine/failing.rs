@@ -15,7 +15,7 @@
 //!   (a disk that recovered), so a test that sees later writes refused proves that the runtime's
 //!   poisoning refused them, not the disk. A failed write writes nothing; a failed fsync leaves
 //!   the bytes written before it in the file (as the page cache would), without syncing them.
-//! - Every method of the two traits is forwarded explicitly, `map` included: a method added to
+//! - Every method of the two traits is forwarded explicitly, `data_end` included: a method added to
 //!   them later must be forwarded here too, or the wrapper would silently use its default.
 
 use std::io;
@@ -150,6 +150,9 @@ impl BackendFile for FailingFile {
     }
     fn set_len(&self, len: u64) -> Result<()> {
         self.inner.set_len(len)
+    }
+    fn data_end(&self, from: u64, to: u64) -> Result<u64> {
+        self.inner.data_end(from, to)
     }
 }
 
