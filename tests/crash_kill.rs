@@ -6,7 +6,7 @@
 //! acknowledged. Then the next child goes on from there.
 //!
 //! The default run does a few dozen kills. The long run (1,000+ kills, a tally at the end):
-//! `XTREE_CRASH_KILLS=1000 cargo test --release --test crash_kill -- --ignored long --nocapture`
+//! `XTREE_CRASH_KILLS=1000 cargo test --profile ci --test crash_kill -- --ignored long --nocapture`
 //! (also `./gradlew crashTest`).
 
 #[path = "common/mod.rs"]
@@ -238,7 +238,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_commit() {
 }
 
 #[test]
-#[ignore = "long: XTREE_CRASH_KILLS=1000 cargo test --release --test crash_kill -- --ignored long"]
+#[ignore = "long: XTREE_CRASH_KILLS=1000 cargo test --profile ci --test crash_kill -- --ignored long"]
 fn long_sigkill_run() {
     let kills = std::env::var("XTREE_CRASH_KILLS")
         .ok()
