@@ -1,6 +1,9 @@
 //! The `xtree` operator tool on real directories: fsck passes on a sound directory and exits 1
 //! on a damaged one; dump and stats describe it, as text and JSON; a directory a writer holds
-//! is refused.
+//! is refused; load → query → fsck → query on the cities file answers as brute force; bad CSV
+//! rows are reported with their line numbers; every command has `--help`.
+
+mod common;
 
 use std::process::Command;
 
@@ -101,4 +104,196 @@ fn fsck_dump_stats_on_sound_and_damaged_directories() {
         "{text}"
     );
     assert_eq!(xtree(&["nonsense"]).0, 2);
+}
+
+/// Brute-force window over the cities (`[lon, lat]`, row id = row number).
+fn cities_in(cities: &[[f64; 2]], min: [f64; 2], max: [f64; 2]) -> Vec<u64> {
+    (0..cities.len() as u64)
+        .filter(|&i| {
+            let p = cities[i as usize];
+            min[0] <= p[0] && p[0] <= max[0] && min[1] <= p[1] && p[1] <= max[1]
+        })
+        .collect()
+}
+
+fn lines_as_ids(text: &str) -> Vec<u64> {
+    text.lines().map(|l| l.parse().unwrap()).collect()
+}
+
+#[test]
+fn load_query_fsck_query_on_the_cities() {
+    let cities = common::load_cities().expect("cities file");
+    let csv = common::cities_paths()
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("cities");
+    let d = d.to_str().unwrap();
+    let (code, text) = xtree(&[
+        "load",
+        d,
+        "--csv",
+        csv.to_str().unwrap(),
+        "--columns",
+        "lon,lat",
+        "--field",
+        "geo",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["loaded"], cities.len() as u64, "{v}");
+    assert_eq!(v["rejected"], 0, "{v}");
+    assert!(v["bytes_on_disk"].as_u64().unwrap() > 1 << 20, "{v}");
+
+    let paris = ([2.2, 48.8], [2.5, 48.95]);
+    let europe = ([-10.0, 35.0], [30.0, 60.0]);
+    let check = |when: &str| {
+        for (min, max) in [paris, europe] {
+            let want = cities_in(&cities, min, max);
+            let args: Vec<String> = [min[0], min[1], max[0], max[1]]
+                .iter()
+                .map(|x| x.to_string())
+                .collect();
+            let mut a = vec!["query", d, "--box"];
+            a.extend(args.iter().map(|s| s.as_str()));
+            let (code, text) = xtree(&a);
+            assert_eq!(code, 0, "{when}: {text}");
+            assert_eq!(lines_as_ids(&text), want, "{when}: box {min:?} {max:?}");
+            a.push("--count");
+            let (_, text) = xtree(&a);
+            assert_eq!(text.trim(), want.len().to_string(), "{when}");
+        }
+        // The 5 nearest to Paris, as brute force ranks them (distance, then row id).
+        let p = [2.35, 48.86];
+        let mut all: Vec<(f64, u64)> = cities
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ((c[0] - p[0]).powi(2) + (c[1] - p[1]).powi(2), i as u64))
+            .collect();
+        all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let (code, text) = xtree(&["query", d, "--knn", "2.35", "48.86", "-k", "5", "--json"]);
+        assert_eq!(code, 0, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let got: Vec<u64> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_u64().unwrap())
+            .collect();
+        let want: Vec<u64> = all[..5].iter().map(|&(_, i)| i).collect();
+        assert_eq!(got, want, "{when}: kNN");
+        // A point query finds the city at that exact position.
+        let c = cities[1234];
+        let (x, y) = (c[0].to_string(), c[1].to_string());
+        let (_, text) = xtree(&["query", d, "--point", &x, &y]);
+        assert!(lines_as_ids(&text).contains(&1234), "{when}: {text}");
+    };
+    check("after load");
+    let (code, text) = xtree(&["fsck", d]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("field geo: 2-D precision 64"), "{text}");
+    check("after fsck");
+
+    // Wrong coordinate counts and unknown fields are usage errors (exit 2) with a message.
+    let (code, text) = xtree(&["query", d, "--box", "1", "2", "3"]);
+    assert_eq!(code, 2);
+    assert!(text.contains("give 4 coordinates"), "{text}");
+    let (code, text) = xtree(&["query", d, "--field", "nope", "--point", "1", "2"]);
+    assert_eq!(code, 2);
+    assert!(text.contains("no field"), "{text}");
+    let (code, _) = xtree(&["query", d]);
+    assert_eq!(code, 2, "a query needs a shape");
+}
+
+#[test]
+fn load_reports_bad_rows_with_line_numbers_and_loads_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("points.csv");
+    std::fs::write(
+        &csv,
+        "id,x,y,name\r\n\
+         10,1.5,2.5,a\r\n\
+         11,abc,2.5,b\r\n\
+         12,1.0,inf,c\r\n\
+         -3,1.0,2.0,d\r\n\
+         14,3.0\r\n\
+         15,4.0,5.0,\"quoted, name\"\r\n\
+         16,-1e30,1e-310,e\r\n\
+         17,-1e300,1.0,f\r\n",
+    )
+    .unwrap();
+    let d = dir.path().join("data");
+    let d = d.to_str().unwrap();
+    let (code, text) = xtree(&[
+        "load",
+        d,
+        "--csv",
+        csv.to_str().unwrap(),
+        "--columns",
+        "x,y",
+        "--id-column",
+        "id",
+        "--precision",
+        "32",
+        "--durability",
+        "strict",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("loaded 3 of 8 rows"), "{text}");
+    for (line, reason) in [
+        (3, "x = \"abc\" is not a number"),
+        (4, "y = inf is not finite"),
+        (5, "id \"-3\" is not a u64"),
+        (6, "no column 2 (y)"),
+        (9, "x = -1e300 is outside the range of precision 32"),
+    ] {
+        assert!(
+            text.contains(&format!("line {line}: {reason}")),
+            "line {line}: {reason}\n{text}"
+        );
+    }
+    let (code, text) = xtree(&["query", d, "--box", "-1e31", "-1", "10", "10"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(lines_as_ids(&text), [10, 15, 16]);
+    // Loading again appends (same field, same shape); another precision is refused.
+    let (code, text) = xtree(&[
+        "load",
+        d,
+        "--csv",
+        csv.to_str().unwrap(),
+        "--columns",
+        "x,y",
+        "--precision",
+        "64",
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("precision"), "{text}");
+    // Columns missing from the header, and a missing file, are errors (exit 2).
+    let (code, text) = xtree(&[
+        "load",
+        d,
+        "--csv",
+        csv.to_str().unwrap(),
+        "--columns",
+        "x,zz",
+    ]);
+    assert_eq!(code, 2);
+    assert!(text.contains("\"zz\" is not in the header"), "{text}");
+    let (code, _) = xtree(&["load", d, "--csv", "/nonexistent.csv", "--columns", "x,y"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in ["load", "query", "fsck", "dump", "stats"] {
+        let (code, text) = xtree(&[cmd, "--help"]);
+        assert_eq!(code, 0, "{cmd}: {text}");
+        assert!(text.contains("Usage: xtree"), "{cmd}: {text}");
+    }
+    let (code, text) = xtree(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("Exit codes"), "{text}");
+    assert_eq!(xtree(&["load"]).0, 2);
 }

@@ -285,3 +285,4 @@ impl Report {
         s
     }
 }
+pub mod load;
