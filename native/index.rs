@@ -14,16 +14,7 @@ pub use bytes::{BYTES_MAGIC, BYTES_VERSION};
 pub use row_set::RowSet;
 pub use snapshot::{check_page, page_info, IndexSnapshot, PageInfo};
 
-/// The query predicate of a window query (DESIGN.md §2). All intervals are closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SearchType {
-    /// record ∩ query ≠ ∅
-    Intersects,
-    /// record ⊇ query
-    Contains,
-    /// record ⊆ query
-    Within,
-}
+pub use crate::geometry::SearchType;
 
 /// Construction parameters of an [`Index`].
 #[derive(Debug, Clone)]

@@ -11,3 +11,16 @@ pub mod mbr;
 pub mod sortable;
 
 pub use coord::Coord;
+
+/// The query predicate of a window query (DESIGN.md §2): how a record's box must relate to the
+/// query box. All intervals are closed. Defined here, in the lowest layer, because both the
+/// tree's query code (`xtree::query`) and the public API (`index`) use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SearchType {
+    /// record ∩ query ≠ ∅
+    Intersects,
+    /// record ⊇ query
+    Contains,
+    /// record ⊆ query
+    Within,
+}

@@ -8,7 +8,7 @@ use super::node::NodeRef;
 use super::params::MAX_HEIGHT;
 use crate::error::{Error, ErrorKind, Result};
 use crate::geometry::Coord;
-use crate::index::SearchType;
+use crate::geometry::SearchType;
 use crate::store::{NodeId, PageRead, NIL};
 
 /// A query box converted to stored precision.
