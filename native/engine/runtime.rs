@@ -6,10 +6,10 @@
 //! - [`Runtime::commit`] writes the pending transaction to the log as one framed record group
 //!   and, per [`Durability`], makes it durable, then publishes a snapshot of every field taken
 //!   at the commit: readers only ever see committed states, and all fields change together.
-//! - Checkpoints ([`super::coordinator`]) write the pages the last committed snapshots added
+//! - Checkpoints (`engine::coordinator`) write the pages the last committed snapshots added
 //!   since the previous checkpoint into the segment files, then the object tables, a manifest
 //!   and the superblock; logs the checkpoint covers are deleted. Recovery
-//!   ([`super::recovery`]) uses the checkpoint's pages in place and replays the logs after it.
+//!   (`engine::recovery`) uses the checkpoint's pages in place and replays the logs after it.
 //! - Any failed write or sync poisons the runtime: writes, commits and checkpoints fail with
 //!   `ErrorKind::Poisoned` until it is reopened; reads keep answering on the last published
 //!   state, and close writes nothing.
