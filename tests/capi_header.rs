@@ -40,7 +40,7 @@ fn checked_in_header_matches_cbindgen_output() {
             .lines()
             .zip(fresh.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(|| current.lines().count().min(fresh.lines().count()), |i| i);
+            .unwrap_or_else(|| current.lines().count().min(fresh.lines().count()));
         panic!(
             "include/xtree.h is stale (first difference at line {}): the C API in native/capi/ \
              changed. Regenerate it with `XTREE_BLESS=1 cargo test --test capi_header` and commit \
