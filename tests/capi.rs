@@ -51,6 +51,7 @@ fn build_and_run(cc: &str, extra: &[&str], out: &Path, scratch: &Path, env: &[(&
         .arg(&lib)
         .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
         .arg("-lm")
+        .arg("-pthread")
         .status()
         .expect("run the C compiler");
     assert!(
