@@ -6,6 +6,7 @@
 //! - [`engine`]: the durable runtime (write-ahead log, checkpoints, recovery) behind DURABLE
 //!   indexes: [`Runtime`] and its [`Field`]s.
 //! - `jni`: the bridge to `dev.xtree.*` in Java.
+//! - [`capi`]: the C ABI (`include/xtree.h`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -14,6 +15,7 @@ compile_error!(
     "xtree pages are little-endian words viewed in place; big-endian hosts are unsupported"
 );
 
+pub mod capi;
 pub mod engine;
 pub mod error;
 pub mod geometry;
