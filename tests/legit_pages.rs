@@ -152,7 +152,8 @@ fn legitimate_pages_survive_index_bytes() {
         let ix = Index::with_options(options(c.dim, c.precision, c.node_size)).expect("index");
         let recs = records(k as u64 + 1, c.dim, c.precision, c.n);
         for (id, lo, hi) in &recs {
-            ix.insert(*id, lo, hi).unwrap_or_else(|e| panic!("{ctx}: insert: {e}"));
+            ix.insert(*id, lo, hi)
+                .unwrap_or_else(|e| panic!("{ctx}: insert: {e}"));
         }
         let st = ix.check().unwrap_or_else(|e| panic!("{ctx}: check: {e}"));
         supernodes += st.supernodes;
