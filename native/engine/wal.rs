@@ -277,7 +277,10 @@ fn nonzero_end(file: &dyn BackendFile, from: u64, to: u64) -> Result<u64> {
     let mut hi = to;
     while hi > from {
         let lo = hi.saturating_sub(ZERO_CHECK_BLOCK).max(from);
-        let block = &mut buf[..(hi - lo) as usize];
+        // Only up to the block's last data: a block of holes (before a written zero byte at the
+        // end of a sparse tail, say) costs a seek, not a read.
+        let top = file.data_end(lo, hi)?.clamp(lo, hi);
+        let block = &mut buf[..(top - lo) as usize];
         file.read_at(lo, block)?;
         if let Some(i) = block.iter().rposition(|&b| b != 0) {
             return Ok(lo + i as u64 + 1);
