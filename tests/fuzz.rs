@@ -647,8 +647,16 @@ const F64S: [f64; 12] = [
 
 fn mutate(rng: &mut SplitMix64, input: &mut Vec<u8>, other: &[u8]) {
     let len = input.len();
+    // An aligned offset: half the time a multiple of `align`, else a multiple plus a random
+    // phase, because the fields of a layout are aligned relative to where it starts (after a
+    // selector byte, or variable-length labels), not to the input's first byte.
     let at = |rng: &mut SplitMix64, align: usize| -> Option<usize> {
-        (len >= align).then(|| rng.below(len / align) * align)
+        let phase = if rng.below(2) == 0 {
+            0
+        } else {
+            rng.below(align)
+        };
+        (len >= align + phase).then(|| phase + rng.below((len - phase) / align) * align)
     };
     match rng.below(12) {
         0 | 1 => {
