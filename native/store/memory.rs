@@ -748,7 +748,15 @@ mod tests {
                 assert_eq!(r.page(id).expect("a reachable page")[0], id);
             }
         };
+        /// Stops the readers however the writer ends (a failed assertion included).
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
         std::thread::scope(|s| {
+            let _stop = Stop(&stop);
             for k in 0..2 {
                 let (store, stop) = (&store, &stop);
                 s.spawn(move || {
@@ -792,7 +800,6 @@ mod tests {
                 prev.push(root);
                 t.publish(root, 0);
             }
-            stop.store(true, Ordering::Relaxed);
         });
         assert!(store.ids_used() > base + 2 * CHUNK_SLOTS as u64);
         check(&store.reader());
