@@ -87,8 +87,11 @@ fn sorted(mut v: Vec<u64>) -> Vec<u64> {
     v
 }
 
+/// A search of some index: type, min, max → row ids.
+type Search<'a> = &'a dyn Fn(SearchType, &[f64], &[f64]) -> Vec<u64>;
+
 /// The answers compared between an original and its reload.
-fn answers(search: &dyn Fn(SearchType, &[f64], &[f64]) -> Vec<u64>, dim: usize) -> Vec<Vec<u64>> {
+fn answers(search: Search<'_>, dim: usize) -> Vec<Vec<u64>> {
     let all = (vec![f64::NEG_INFINITY; dim], vec![f64::INFINITY; dim]);
     let mid = (vec![-10.0; dim], vec![60.0; dim]);
     let tiny = (vec![-1e-300; dim], vec![1e-300; dim]);
