@@ -719,4 +719,89 @@ mod tests {
         assert_eq!(store.version().root, NIL);
         assert_eq!(store.version().seq, 0);
     }
+
+    /// Review of the chunked page table: readers (short ones and snapshots) race with a writer
+    /// whose publications create new chunks of large segments (handles past 2^17) and whose
+    /// retired pages are reclaimed and their handles reused. Every page a reader's version
+    /// reaches must be there and hold its own NodeID; no handle in use is handed out again.
+    #[test]
+    fn readers_race_chunk_creation_and_reclaim() {
+        use std::sync::atomic::AtomicBool;
+        // Loaded pages at every even handle below 2^16 * 3/2: gaps at the odd ones, and
+        // handles above come from `high`, in chunked segments.
+        let base = (CHUNK_SLOTS * 3 / 2) as u64;
+        let pages = (0..base)
+            .step_by(2)
+            .map(|h| (h, LoadedPage::Owned(vec![h, 0])))
+            .collect();
+        let store = MemoryStore::from_pages(pages, NIL, 0).unwrap();
+        let stop = AtomicBool::new(false);
+        // The root page lists the NodeIDs of the current batch; each page holds its NodeID.
+        let check = |r: &MemoryReader<'_>| {
+            let v = r.version();
+            if v.root == NIL {
+                return;
+            }
+            let root = r.page(v.root).expect("root");
+            assert_eq!(root[0], v.root);
+            for &id in &root[1..] {
+                assert_eq!(r.page(id).expect("a reachable page")[0], id);
+            }
+        };
+        /// Stops the readers however the writer ends (a failed assertion included).
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        std::thread::scope(|s| {
+            let _stop = Stop(&stop);
+            for k in 0..2 {
+                let (store, stop) = (&store, &stop);
+                s.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        if k == 0 {
+                            check(&store.reader());
+                        } else {
+                            let snap = store.snapshot();
+                            check(&snap.reader());
+                            std::thread::yield_now();
+                            check(&snap.reader());
+                        }
+                    }
+                });
+            }
+            let mut prev: Vec<NodeId> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for round in 0..400u64 {
+                let mut t = store.begin();
+                let batch: Vec<NodeId> = (0..1000).map(|_| t.alloc(vec![0, 0])).collect();
+                for &id in &batch {
+                    t.page_mut(id).unwrap()[0] = id;
+                    assert!(seen.insert(id), "NodeID {id:#x} handed out twice");
+                    let h = handle(id);
+                    assert!(h >= base || h % 2 == 1, "loaded handle {h} handed out");
+                }
+                let root = t.alloc(Vec::new());
+                assert!(seen.insert(root), "NodeID {root:#x} handed out twice");
+                let mut words = vec![root];
+                words.extend(&batch);
+                t.replace(root, words).unwrap();
+                // Keep every other batch, so that `high` grows through new chunks.
+                if round % 2 == 1 {
+                    for id in prev.drain(..) {
+                        t.free(id);
+                    }
+                } else {
+                    prev.clear();
+                }
+                prev.extend(&batch);
+                prev.push(root);
+                t.publish(root, 0);
+            }
+        });
+        assert!(store.ids_used() > base + 2 * CHUNK_SLOTS as u64);
+        check(&store.reader());
+    }
 }
