@@ -82,9 +82,10 @@ fn class(r: xtree::Result<String>) -> Outcome {
     match r {
         Ok(s) => format!("ok {s}"),
         Err(e) => {
+            // Numbers masked first, then cut: a number's digit count must not move the cut.
             let mut out = format!("{:?}: ", e.kind());
             let mut digits = false;
-            for c in e.message().chars().take(60) {
+            for c in e.message().chars() {
                 if c.is_ascii_hexdigit() && (c.is_ascii_digit() || digits) {
                     if !digits {
                         out.push('#');
@@ -95,6 +96,7 @@ fn class(r: xtree::Result<String>) -> Outcome {
                     out.push(c);
                 }
             }
+            out.truncate(out.char_indices().nth(72).map_or(out.len(), |(i, _)| i));
             out
         }
     }
