@@ -328,6 +328,15 @@ impl Index {
         self.len() == 0
     }
 
+    /// Bytes of node pages this index holds on the heap (page words; see
+    /// [`MemoryStore::heap_bytes`]): every page of an in-memory index, and for a durable
+    /// field the pages written since its runtime was opened, not the pages backed by the
+    /// segment files. Pages replaced by later writes count until no reader can reach them.
+    /// One atomic load.
+    pub fn heap_bytes(&self) -> u64 {
+        dispatch!(self, c => c.store.heap_bytes())
+    }
+
     /// Inserts the record (`row_id`, box `[min, max]`). A box with `min == max` is a point.
     ///
     /// # Errors

@@ -15,7 +15,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::backend::Backend;
 use super::checkpoint;
@@ -52,6 +52,8 @@ impl Inner {
     /// covers it); `closing` lets close's own final checkpoint run after writes are refused.
     pub(super) fn checkpoint_inner(&self, closing: bool) -> Result<bool> {
         let mut guard = self.ckpt.lock();
+        // Timed from here: the wait for a running checkpoint is not this one's duration.
+        let start = Instant::now();
         // Under the lock: a checkpoint that failed while this one waited has poisoned the
         // runtime (and its manifest generation may be on disk), and close may have run.
         self.check_poisoned()?;
@@ -142,7 +144,17 @@ impl Inner {
         c.manifest_gen = m.generation;
         c.superblock_gen = sb.generation;
         c.checkpoint = m.checkpoint.clone();
-        *self.ckpt_summary.lock() = super::runtime::CheckpointSummary::of(c);
+        let took = start.elapsed();
+        {
+            let mut summary = self.ckpt_summary.lock();
+            *summary = summary.after(c, super::runtime::nanos(took));
+        }
+        log::info!(
+            "xtree checkpoint at epoch {epoch}: {pages} pages written ({} pages in the \
+             checkpoint) in {:.1} ms",
+            c.tables.iter().map(|(_, t)| t.len() as u64).sum::<u64>(),
+            took.as_secs_f64() * 1e3
+        );
         self.ckpt_epoch.store(epoch, Ordering::Release);
         self.ckpt_at_us
             .store(self.started.elapsed().as_micros() as u64, Ordering::Release);

@@ -47,6 +47,10 @@ pub(super) struct Recovered {
     pub(super) tables: Vec<(NodeId, ObjectTable)>,
     /// The log to append to (None when read-only).
     pub(super) wal: Option<WalWriter>,
+    /// Transactions replayed from the logs (commits after the checkpoint).
+    pub(super) replayed_transactions: u64,
+    /// Record operations replayed: inserts and deletes, a batch counting each of its rows.
+    pub(super) replayed_records: u64,
 }
 
 /// The name of an engine file (or of a temporary file of one), if `name` is one: what
@@ -229,6 +233,7 @@ pub(super) fn recover(
     let mut last: Option<(u64, u64)> = None;
     let mut lsn = 0u64;
     let mut unfinished = None;
+    let (mut replayed_transactions, mut replayed_records) = (0u64, 0u64);
     loop {
         let name = wal::file_name(seq);
         if !b.exists(&name)? {
@@ -263,8 +268,12 @@ pub(super) fn recover(
                     "{name}: transaction {txn_epoch} follows {epoch}: commits are missing"
                 )));
             }
-            ops::decode(payload, |op| apply_op(&mut fields, op))?;
+            ops::decode(payload, |op| {
+                replayed_records += records_of(&op);
+                apply_op(&mut fields, op)
+            })?;
             epoch = txn_epoch;
+            replayed_transactions += 1;
             Ok(())
         })?;
         if report.seq != seq {
@@ -325,7 +334,18 @@ pub(super) fn recover(
         segs,
         tables,
         wal,
+        replayed_transactions,
+        replayed_records,
     })
+}
+
+/// The records an operation inserts or deletes (a field creation: none).
+fn records_of(op: &Op) -> u64 {
+    match op {
+        Op::CreateField { .. } => 0,
+        Op::Insert { .. } | Op::Delete { .. } => 1,
+        Op::InsertPoints { rows, .. } => rows.len() as u64,
+    }
 }
 
 /// Applies one replayed operation to the fields being recovered.

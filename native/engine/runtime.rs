@@ -117,17 +117,44 @@ pub(super) struct CheckpointSummary {
     pub(super) pages: u64,
     pub(super) last_pages: u64,
     pub(super) segments: SegmentStats,
+    /// Checkpoints written since open.
+    pub(super) count: u64,
+    /// Pages they wrote, in total.
+    pub(super) pages_total: u64,
+    /// Durations in nanoseconds: the last one, the longest one, and their sum.
+    pub(super) nanos_last: u64,
+    pub(super) nanos_max: u64,
+    pub(super) nanos_total: u64,
 }
 
 impl CheckpointSummary {
+    /// The summary of the state at open (no checkpoint written yet).
     pub(super) fn of(c: &CheckpointState) -> CheckpointSummary {
         CheckpointSummary {
             epoch: c.checkpoint.as_ref().map_or(0, |r| r.epoch),
             pages: c.tables.iter().map(|(_, t)| t.len() as u64).sum(),
             last_pages: c.last_pages,
             segments: c.segs.stats(),
+            ..CheckpointSummary::default()
         }
     }
+
+    /// The summary after a checkpoint that left state `c` and took `nanos`, following `self`.
+    pub(super) fn after(&self, c: &CheckpointState, nanos: u64) -> CheckpointSummary {
+        CheckpointSummary {
+            count: self.count + 1,
+            pages_total: self.pages_total + c.last_pages,
+            nanos_last: nanos,
+            nanos_max: self.nanos_max.max(nanos),
+            nanos_total: self.nanos_total.saturating_add(nanos),
+            ..CheckpointSummary::of(c)
+        }
+    }
+}
+
+/// Nanoseconds of `d`, saturated to `u64` (584 years).
+pub(super) fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 pub(super) struct Published {
@@ -159,6 +186,17 @@ pub(super) struct Inner {
     pub(super) started: Instant,
     /// Log syncs made for commits (STRICT, BALANCED and the EVENTUAL background sync).
     log_syncs: AtomicU64,
+    /// Commits that wrote a transaction since open, and their latencies in nanoseconds (sum
+    /// and maximum).
+    commits: AtomicU64,
+    commit_nanos_total: AtomicU64,
+    commit_nanos_max: AtomicU64,
+    /// What recovery did at open: its duration and what it replayed.
+    recovery_nanos: u64,
+    replayed_transactions: u64,
+    replayed_records: u64,
+    /// Bytes of durable pages read into memory (see [`super::segments::Segments::loaded_bytes`]).
+    loaded_bytes: Arc<AtomicU64>,
     poison: Mutex<Option<String>>,
     pub(super) poisoned: AtomicBool,
     closed: AtomicBool,
@@ -186,8 +224,9 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-/// Figures of a runtime (for `stats` and tests).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Figures of a runtime (for `stats`, monitoring and tests). Counters count since the runtime
+/// was opened; durations are in nanoseconds, sizes in bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RuntimeStats {
     /// Epoch of the last commit.
     pub epoch: u64,
@@ -212,7 +251,55 @@ pub struct RuntimeStats {
     /// Log syncs made for commits since open: with BALANCED, commits over syncs is the
     /// group-commit factor.
     pub log_syncs: u64,
+    /// Commits that wrote a transaction since open (a field creation is one; a commit with
+    /// nothing pending is not).
+    pub commits: u64,
+    /// Sum of the latencies of those commits, nanoseconds: from the call to its return, the
+    /// wait for the writer lock and the log sync (STRICT, BALANCED) included.
+    pub commit_nanos_total: u64,
+    /// The longest of those latencies, nanoseconds.
+    pub commit_nanos_max: u64,
+    /// Checkpoints written since open (background, explicit; the one of close comes after
+    /// the last `stats`).
+    pub checkpoints: u64,
+    /// Duration of the last checkpoint, nanoseconds (0 before the first).
+    pub checkpoint_nanos_last: u64,
+    /// Duration of the longest checkpoint since open, nanoseconds.
+    pub checkpoint_nanos_max: u64,
+    /// Sum of the durations of the checkpoints since open, nanoseconds.
+    pub checkpoint_nanos_total: u64,
+    /// Pages written by the checkpoints since open (the last one's: `last_checkpoint_pages`).
+    pub checkpoint_pages_total: u64,
+    /// Duration of the recovery at open (superblock to the end of log replay), nanoseconds.
+    pub recovery_nanos: u64,
+    /// Transactions (commits) replayed from the logs at open.
+    pub replayed_transactions: u64,
+    /// Record operations replayed at open: inserts and deletes, a batch counting each row.
+    pub replayed_records: u64,
+    /// Bytes of all the files of the data directory (their lengths, as `ls -l` shows them; a
+    /// preallocated log counts with its full length). 0 for a runtime over a test backend.
+    pub disk_bytes: u64,
+    /// Bytes of the node pages the fields hold on the heap that are not backed by the segment
+    /// files: pages written since open (a checkpoint writes them to disk but they stay on the
+    /// heap until the next open) and pages replaced by writes that readers may still reach.
+    pub heap_bytes: u64,
+    /// Bytes of the checkpoint's pages read from the segment files into memory (on first use)
+    /// and still held.
+    pub loaded_bytes: u64,
 }
+/// Bytes of the regular files directly in `dir` (their lengths); unreadable entries count 0.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
 fn poisoned_error(msg: &str) -> Error {
     Error::new(
         ErrorKind::Poisoned,
@@ -258,13 +345,17 @@ impl Inner {
     /// Records the first failure and refuses writes from now on. Returns the error.
     pub(super) fn poison(&self, e: Error) -> Error {
         let mut p = self.poison.lock();
-        if p.is_none() {
-            log::error!("xtree runtime poisoned: {e}");
+        let first = p.is_none();
+        if first {
             *p = Some(e.to_string());
         }
         self.poisoned.store(true, Ordering::Release);
         drop(p);
         self.sync_cv.notify_all();
+        // Logged once the state is visible: whoever reads the record finds writes refused.
+        if first {
+            log::error!("xtree runtime poisoned: {e}");
+        }
         e
     }
 
@@ -329,7 +420,21 @@ impl Inner {
         }
     }
 
-    fn commit(&self) -> Result<u64> {
+    /// [`Runtime::commit`]; counts and times the commits that wrote a transaction.
+    pub(super) fn commit(&self) -> Result<u64> {
+        let start = Instant::now();
+        let (epoch, wrote) = self.commit_txn()?;
+        if wrote {
+            let t = nanos(start.elapsed());
+            self.commits.fetch_add(1, Ordering::Relaxed);
+            self.commit_nanos_total.fetch_add(t, Ordering::Relaxed);
+            self.commit_nanos_max.fetch_max(t, Ordering::Relaxed);
+        }
+        Ok(epoch)
+    }
+
+    /// The commit: its epoch, and whether it wrote a transaction.
+    fn commit_txn(&self) -> Result<(u64, bool)> {
         let mut w = self.w.lock();
         self.check_writable()?;
         if w.pending.is_empty() {
@@ -342,7 +447,7 @@ impl Inner {
                 self.wait_durable(lsn)?;
                 self.publish(epoch, &snaps);
             }
-            return Ok(epoch);
+            return Ok((epoch, false));
         }
         let epoch = w.epoch + 1;
         let bytes = wal::encode_txn(epoch, &w.pending);
@@ -384,7 +489,7 @@ impl Inner {
             b.wake = true;
             self.bg_cv.notify_all();
         }
-        Ok(epoch)
+        Ok((epoch, true))
     }
 
     /// Whether a checkpoint trigger fired. Reads atomics only: a commit must not wait for the
@@ -415,12 +520,11 @@ impl Inner {
         let c = *self.ckpt_summary.lock();
         let w = self.w.lock();
         let p = self.published.read();
-        let names: Vec<String> = self
-            .fields
-            .read()
-            .iter()
-            .map(|f| f.meta.name.clone())
-            .collect();
+        let (names, heap_bytes) = {
+            let fields = self.fields.read();
+            let names: Vec<String> = fields.iter().map(|f| f.meta.name.clone()).collect();
+            (names, fields.iter().map(|f| f.index.heap_bytes()).sum())
+        };
         RuntimeStats {
             epoch: w.epoch,
             published_epoch: p.epoch,
@@ -436,6 +540,20 @@ impl Inner {
                 .into_iter()
                 .zip(p.snaps.iter().map(|s| s.len()))
                 .collect(),
+            commits: self.commits.load(Ordering::Relaxed),
+            commit_nanos_total: self.commit_nanos_total.load(Ordering::Relaxed),
+            commit_nanos_max: self.commit_nanos_max.load(Ordering::Relaxed),
+            checkpoints: c.count,
+            checkpoint_nanos_last: c.nanos_last,
+            checkpoint_nanos_max: c.nanos_max,
+            checkpoint_nanos_total: c.nanos_total,
+            checkpoint_pages_total: c.pages_total,
+            recovery_nanos: self.recovery_nanos,
+            replayed_transactions: self.replayed_transactions,
+            replayed_records: self.replayed_records,
+            disk_bytes: self.dir.as_deref().map_or(0, dir_bytes),
+            heap_bytes,
+            loaded_bytes: self.loaded_bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -510,8 +628,22 @@ impl Runtime {
         lock: Option<Arc<DirLock>>,
         dir: Option<PathBuf>,
     ) -> Result<Runtime> {
+        let start = Instant::now();
         recovery::init_if_new(backend.as_ref(), opts.read_only)?;
         let r = recovery::recover(&backend, &opts, lock.as_ref())?;
+        let recovery_nanos = nanos(start.elapsed());
+        log::info!(
+            "xtree recovery of {}: epoch {}, {} fields, replayed {} transactions ({} records) \
+             in {:.1} ms",
+            dir.as_deref()
+                .map_or("(test backend)".into(), |d| d.display().to_string()),
+            r.epoch,
+            r.fields.len(),
+            r.replayed_transactions,
+            r.replayed_records,
+            recovery_nanos as f64 / 1e6
+        );
+        let loaded_bytes = r.segs.loaded_bytes();
         let mut names = HashMap::new();
         let fields: Vec<Arc<FieldInner>> = r
             .fields
@@ -571,6 +703,13 @@ impl Runtime {
             ckpt_at_us: AtomicU64::new(0),
             started: Instant::now(),
             log_syncs: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            commit_nanos_total: AtomicU64::new(0),
+            commit_nanos_max: AtomicU64::new(0),
+            recovery_nanos,
+            replayed_transactions: r.replayed_transactions,
+            replayed_records: r.replayed_records,
+            loaded_bytes,
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -729,9 +868,20 @@ impl Runtime {
         })
     }
 
-    /// Figures of the runtime.
+    /// Figures of the runtime (see [`RuntimeStats`]). Cheap: atomics, a summary of the last
+    /// checkpoint (never waits for a running one), the published record counts, and a listing
+    /// of the data directory for `disk_bytes`. After close most figures are 0.
     pub fn stats(&self) -> RuntimeStats {
         self.inner.stats()
+    }
+
+    /// [`Runtime::stats`], refused once the runtime is closed.
+    ///
+    /// # Errors
+    /// `Closed` after close.
+    pub fn try_stats(&self) -> Result<RuntimeStats> {
+        self.inner.check_open()?;
+        Ok(self.inner.stats())
     }
 
     /// Verifies the durable checkpoint's pages against its object tables ("object table vs
@@ -810,5 +960,118 @@ impl Drop for Runtime {
         if let Err(e) = self.close() {
             log::error!("xtree runtime close on drop: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::SearchType;
+
+    fn points(from: u64, n: u64) -> (Vec<u64>, Vec<f64>) {
+        let ids: Vec<u64> = (from..from + n).collect();
+        let coords = ids
+            .iter()
+            .flat_map(|&i| [(i % 97) as f64, (i / 97) as f64])
+            .collect();
+        (ids, coords)
+    }
+
+    fn options() -> RuntimeOptions {
+        RuntimeOptions {
+            durability: Durability::Strict,
+            background_checkpoints: false,
+            ..RuntimeOptions::default()
+        }
+    }
+
+    /// The counters of issue 11: commits and their latency, checkpoints (count, pages,
+    /// durations), recovery (replayed transactions and records), bytes on disk against the
+    /// directory, heap bytes of written pages against loaded bytes of read ones.
+    #[test]
+    fn stats_count_commits_checkpoints_recovery_and_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let files_bytes = || -> u64 {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().metadata().unwrap().len())
+                .sum()
+        };
+        let written = {
+            let no_final_checkpoint = RuntimeOptions {
+                checkpoint_on_close: false,
+                ..options()
+            };
+            let rt = Runtime::open(dir.path(), no_final_checkpoint).unwrap();
+            let f = rt
+                .field(
+                    "geo",
+                    IndexOptions::new(2, 64, vec!["x".into(), "y".into()]),
+                )
+                .unwrap();
+            let (ids, coords) = points(0, 2000);
+            f.insert_points(&ids, &coords).unwrap();
+            rt.commit().unwrap();
+            rt.commit().unwrap(); // nothing pending: not counted
+            let s = rt.try_stats().unwrap();
+            assert_eq!((s.commits, s.log_syncs, s.epoch), (2, 2, 2), "{s:?}");
+            assert!(s.commit_nanos_max > 0 && s.commit_nanos_max <= s.commit_nanos_total);
+            assert_eq!(s.fields, vec![("geo".to_string(), 2000)]);
+            assert!(s.heap_bytes >= 2000 * 40, "{s:?}");
+            assert_eq!(s.loaded_bytes, 0);
+            assert_eq!(s.checkpoints, 0);
+            assert_eq!(s.disk_bytes, files_bytes());
+
+            assert!(rt.checkpoint().unwrap());
+            let c = rt.try_stats().unwrap();
+            assert_eq!(c.checkpoints, 1);
+            assert!(c.last_checkpoint_pages > 0);
+            assert_eq!(c.checkpoint_pages_total, c.last_checkpoint_pages);
+            assert_eq!(c.checkpoint_pages_total, c.checkpoint_pages);
+            assert!(c.checkpoint_nanos_last > 0);
+            assert_eq!(c.checkpoint_nanos_max, c.checkpoint_nanos_last);
+            assert_eq!(c.checkpoint_nanos_total, c.checkpoint_nanos_last);
+            assert_eq!(c.disk_bytes, files_bytes());
+
+            // After the checkpoint: a batch, two single inserts and a delete; closed without
+            // the final checkpoint (as after a crash, the reopen replays them).
+            let (ids, coords) = points(5000, 30);
+            f.insert_points(&ids, &coords).unwrap();
+            rt.commit().unwrap();
+            f.insert_point(9000, &[1.0, 2.0]).unwrap();
+            f.insert_point(9001, &[1.0, 3.0]).unwrap();
+            assert!(f.delete(9000, &[1.0, 2.0], &[1.0, 2.0]).unwrap());
+            rt.commit().unwrap();
+            let written = rt.try_stats().unwrap().heap_bytes;
+            rt.close().unwrap();
+            written
+        };
+        let rt = Runtime::open(dir.path(), options()).unwrap();
+        let s = rt.try_stats().unwrap();
+        assert_eq!(s.replayed_transactions, 2, "{s:?}");
+        assert_eq!(s.replayed_records, 30 + 2 + 1, "{s:?}");
+        assert!(s.recovery_nanos > 0);
+        assert_eq!(s.commits, 0);
+        assert_eq!(s.fields, vec![("geo".to_string(), 2000 + 30 + 1)]);
+        // Only the replayed writes' pages are on the heap.
+        assert!(
+            s.heap_bytes > 0 && s.heap_bytes < written,
+            "{s:?} vs {written}"
+        );
+        rt.close().unwrap();
+        assert_eq!(rt.try_stats().unwrap_err().kind(), ErrorKind::Closed);
+
+        // Closed with a checkpoint: nothing replayed, nothing on the heap; a query reads pages.
+        let rt = Runtime::open(dir.path(), options()).unwrap();
+        let s = rt.try_stats().unwrap();
+        assert_eq!((s.replayed_transactions, s.replayed_records), (0, 0));
+        assert_eq!(s.heap_bytes, 0, "{s:?}");
+        let f = rt.get("geo").unwrap().unwrap();
+        let all = [f64::NEG_INFINITY, f64::NEG_INFINITY];
+        let inf = [f64::INFINITY, f64::INFINITY];
+        assert_eq!(f.count(SearchType::Intersects, &all, &inf).unwrap(), 2031);
+        let s = rt.try_stats().unwrap();
+        assert!(s.loaded_bytes >= 2031 * 40, "{s:?}");
+        assert_eq!(s.heap_bytes, 0);
     }
 }

@@ -35,6 +35,7 @@
 //!   its runtime keeps later openers out until it no longer needs the files.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -260,6 +261,8 @@ struct ClassShared {
     file: Arc<dyn BackendFile>,
     pins: Pins,
     _lock: Option<Arc<DirLock>>,
+    /// Bytes of pages read into memory (shared by every class of the [`Segments`]).
+    loaded: Arc<AtomicU64>,
 }
 
 /// How the contents of a page are checked on first use, beyond its CRC and level: the
@@ -321,14 +324,22 @@ impl PageBacking for DiskPage {
             return Ok(w);
         }
         let v = self.load()?;
+        let bytes = v.len() as u64 * 8;
         // Two readers may load it at once: one copy wins, both are the same bytes.
-        let _ = self.words.set(v);
+        if self.words.set(v).is_ok() {
+            self.class.loaded.fetch_add(bytes, Ordering::Relaxed);
+        }
         Ok(self.words.get().expect("set above"))
     }
 }
 
 impl Drop for DiskPage {
     fn drop(&mut self) {
+        if let Some(w) = self.words.get() {
+            self.class
+                .loaded
+                .fetch_sub(w.len() as u64 * 8, Ordering::Relaxed);
+        }
         self.class.pins.clear(self.entry.slot);
     }
 }
@@ -375,6 +386,7 @@ impl ClassFile {
         class: u32,
         file: Arc<dyn BackendFile>,
         lock: Option<Arc<DirLock>>,
+        loaded: Arc<AtomicU64>,
     ) -> Result<ClassFile> {
         let slots = file.size()? / ClassFile::bytes(class);
         Ok(ClassFile {
@@ -383,6 +395,7 @@ impl ClassFile {
                 file: file.clone(),
                 pins: Pins::default(),
                 _lock: lock,
+                loaded,
             }),
             file,
             slots,
@@ -447,6 +460,9 @@ pub struct Segments {
     classes: BTreeMap<u32, ClassFile>,
     /// The directory lock, handed to every page object (None for test backends).
     lock: Option<Arc<DirLock>>,
+    /// Bytes of the pages that page objects of these files have read into memory and still
+    /// hold (see [`Segments::loaded_bytes`]).
+    loaded: Arc<AtomicU64>,
 }
 
 impl Segments {
@@ -463,12 +479,16 @@ impl Segments {
         lock: Option<Arc<DirLock>>,
     ) -> Result<Segments> {
         let mut classes = BTreeMap::new();
+        let loaded = Arc::new(AtomicU64::new(0));
         for name in backend.list()? {
             let Some(class) = parse_name(&name) else {
                 continue;
             };
             let file = backend.open(&name, false)?;
-            classes.insert(class, ClassFile::new(class, file, lock.clone())?);
+            classes.insert(
+                class,
+                ClassFile::new(class, file, lock.clone(), loaded.clone())?,
+            );
         }
         for e in tables.into_iter().flat_map(|t| t.iter()) {
             let c = classes.get_mut(&e.class).ok_or_else(|| {
@@ -500,7 +520,16 @@ impl Segments {
             backend,
             classes,
             lock,
+            loaded,
         })
+    }
+
+    /// The counter of bytes of pages read from these files into memory and still held by
+    /// their page objects: a page adds its bytes when its first use reads it, and subtracts
+    /// them when it is dropped (no snapshot or reader can reach it any more). Shared, so that
+    /// it can be read without the checkpoint lock.
+    pub fn loaded_bytes(&self) -> Arc<AtomicU64> {
+        self.loaded.clone()
     }
 
     /// The page of `e` of a field of `precision` and `dims`, to be used in place: a page
@@ -616,9 +645,10 @@ impl Plan<'_> {
         if !self.segs.classes.contains_key(&class) {
             let file = self.segs.backend.open(&file_name(class), true)?;
             let lock = self.segs.lock.clone();
+            let loaded = self.segs.loaded.clone();
             self.segs
                 .classes
-                .insert(class, ClassFile::new(class, file, lock)?);
+                .insert(class, ClassFile::new(class, file, lock, loaded)?);
         }
         Ok(self.segs.classes.get_mut(&class).expect("inserted"))
     }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use jni::objects::{JClass, JObjectArray, JString};
-use jni::sys::{jboolean, jint, jlong, jobjectArray};
+use jni::sys::{jboolean, jint, jlong, jobject, jobjectArray};
 use jni::JNIEnv;
 
 use super::convert::{self, borrow_handle, into_handle, take_handle, to_jlong};
@@ -156,4 +156,18 @@ pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeCheckpoint<'local>(
     call(&mut env, "DurableRuntime.nativeCheckpoint", |_| {
         Ok(runtime(handle)?.checkpoint()?.into())
     })
+}
+
+/// `Stats nativeStats(long handle)`: the runtime's figures (see [`super::stats`]), in one call.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeStats<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobject {
+    call(&mut env, "DurableRuntime.nativeStats", |env| {
+        let stats = runtime(handle)?.try_stats()?;
+        super::stats::new_stats(env, &stats)
+    })
+    .into_raw()
 }

@@ -6,14 +6,15 @@
 use std::sync::Arc;
 
 use jni::objects::{JClass, JDoubleArray, JLongArray, JObjectArray, JString};
-use jni::sys::{jboolean, jint, jlong, jlongArray};
+use jni::sys::{jboolean, jint, jlong, jlongArray, jobject};
 use jni::JNIEnv;
 
 use super::convert::{self, borrow_handle, into_handle, take_handle, to_jlong};
 use super::search_cursor::CursorCell;
 use super::wrapper::{call, BridgeResult};
 use crate::{
-    Cursor, Error, Field, Index, IndexOptions, Result, Runtime, RuntimeOptions, SearchType,
+    Cursor, Error, Field, Index, IndexOptions, Result, Runtime, RuntimeOptions, RuntimeStats,
+    SearchType,
 };
 
 /// Name of the one field of a runtime opened by the single-index constructor
@@ -145,6 +146,19 @@ impl IndexHandle {
         match self {
             IndexHandle::Memory(_) => Ok(0),
             IndexHandle::Durable(d) => d.runtime.commit(),
+        }
+    }
+
+    /// The figures of `stats()`: a durable field's runtime's (all its fields), or an in-memory
+    /// index's records and heap bytes under the field name [`DEFAULT_FIELD`], all else 0.
+    fn stats(&self) -> Result<RuntimeStats> {
+        match self {
+            IndexHandle::Memory(ix) => Ok(RuntimeStats {
+                fields: vec![(DEFAULT_FIELD.to_string(), ix.len())],
+                heap_bytes: ix.heap_bytes(),
+                ..RuntimeStats::default()
+            }),
+            IndexHandle::Durable(d) => d.runtime.try_stats(),
         }
     }
 
@@ -474,4 +488,18 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeCommit<'local>(
     call(&mut env, "IndexDetails.nativeCommit", |_| {
         Ok(to_jlong(index(handle)?.commit()?))
     })
+}
+
+/// `Stats nativeStats(long handle)`: see [`IndexHandle::stats`]; one call.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_IndexDetails_nativeStats<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobject {
+    call(&mut env, "IndexDetails.nativeStats", |env| {
+        let stats = index(handle)?.stats()?;
+        super::stats::new_stats(env, &stats)
+    })
+    .into_raw()
 }

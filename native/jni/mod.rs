@@ -5,6 +5,9 @@
 //! (`wrapper.rs`), and the conversions between Java values and Rust slices (`convert.rs`). The
 //! bridge converts and calls the public Rust API; it holds no index logic.
 //! `fault_plan.rs` serves `FaultPlan`, a package-private test hook for failing I/O.
+//! `stats.rs` builds the `dev.xtree.Stats` of `stats()` in one call; `logging.rs` forwards the
+//! library's `log` records to `java.util.logging` through a queue that `dev.xtree.NativeLog`
+//! drains.
 //! `segment_tree.rs` serves `dev.xtree.lucene.SegmentTree` of the Lucene integration's jar:
 //! one tree per Lucene segment and field (a `Box<Index>`), and the byte blobs that carry a tree
 //! to and from its segment file (`Box<Mutex<Vec<u8>>>`).
@@ -40,6 +43,8 @@ mod convert;
 mod durable_runtime;
 mod fault_plan;
 mod index_details;
+mod logging;
 mod search_cursor;
 mod segment_tree;
+mod stats;
 mod wrapper;

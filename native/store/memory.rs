@@ -135,6 +135,14 @@ enum Page {
 }
 
 impl Page {
+    /// Bytes of the words this page holds on the heap (0 for an outside backing).
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            Page::Heap(w) => w.len() as u64 * 8,
+            Page::Shared(_) => 0,
+        }
+    }
+
     #[inline]
     fn words(&self) -> Result<&[u64]> {
         match self {
@@ -176,6 +184,11 @@ struct Inner {
     snapshots: Mutex<BTreeMap<u64, usize>>,
     /// Retired ids not yet handed to the collector, with the last version that could see them.
     pending: Mutex<VecDeque<(u64, Vec<NodeId>)>>,
+    /// Bytes of the words of the heap pages ([`Page::Heap`]) the page table holds: added when
+    /// a publication or [`MemoryStore::from_pages`] stores one, subtracted when the collector
+    /// reclaims one. Pages with an outside backing are not counted (their backing counts
+    /// itself).
+    heap_bytes: AtomicU64,
 }
 
 #[inline]
@@ -233,7 +246,10 @@ impl Inner {
                     let g = epoch::unprotected();
                     let p = slot.swap(Shared::null(), Ordering::AcqRel, g);
                     if !p.is_null() {
-                        drop(p.into_owned());
+                        let page = p.into_owned();
+                        self.heap_bytes
+                            .fetch_sub(page.heap_bytes(), Ordering::Relaxed);
+                        drop(page);
                     }
                 }
             }
@@ -305,6 +321,7 @@ impl MemoryStore {
                 }),
                 snapshots: Mutex::new(BTreeMap::new()),
                 pending: Mutex::new(VecDeque::new()),
+                heap_bytes: AtomicU64::new(0),
             }),
             writer: Arc::new(Mutex::new(())),
         }
@@ -333,6 +350,7 @@ impl MemoryStore {
                 LoadedPage::Owned(words) => Page::Heap(words.into_boxed_slice()),
                 LoadedPage::Shared(b) => Page::Shared(b),
             };
+            let bytes = page.heap_bytes();
             let slot = store.inner.slot_or_create(h);
             // Not yet shared with any reader: unprotected access is sound, and the Release
             // pairs with the Acquire of later loads all the same.
@@ -345,6 +363,7 @@ impl MemoryStore {
                 ));
             }
             slot.store(Owned::new(page), Ordering::Release);
+            store.inner.heap_bytes.fetch_add(bytes, Ordering::Relaxed);
             high = high.max(h + 1);
             used.push(h);
         }
@@ -415,6 +434,15 @@ impl MemoryStore {
             retired: Vec::new(),
             published: false,
         }
+    }
+
+    /// Bytes of the page words this store holds on the heap: pages published by writers and
+    /// pages loaded as [`LoadedPage::Owned`], not pages with an outside backing
+    /// ([`LoadedPage::Shared`], e.g. the durable store's pages read from segment files). A page
+    /// retired by a publication counts until the epoch collector reclaims it, i.e. until no
+    /// snapshot or reader can reach it any more. One atomic load.
+    pub fn heap_bytes(&self) -> u64 {
+        self.inner.heap_bytes.load(Ordering::Relaxed)
     }
 
     /// Number of page-table slots ever used (for tests and statistics).
@@ -491,7 +519,9 @@ impl MemoryTxn<'_> {
     /// Makes the transaction's state the current version: `root` with `len` records.
     pub fn publish(mut self, root: NodeId, len: u64) {
         let inner = self.inner;
+        let mut added = 0u64;
         for (id, words) in self.dirty.drain() {
+            added += words.len() as u64 * 8;
             let slot = inner.slot_or_create(handle(id));
             let old = slot.swap(
                 Owned::new(Page::Heap(words.into_boxed_slice())),
@@ -500,6 +530,7 @@ impl MemoryTxn<'_> {
             );
             debug_assert!(old.is_null(), "a fresh id had a page");
         }
+        inner.heap_bytes.fetch_add(added, Ordering::Relaxed);
         let v = Version {
             root,
             len,
@@ -706,6 +737,60 @@ mod tests {
             store.ids_used()
         );
         assert_eq!(store.reader().page(store.version().root).unwrap()[0], 1999);
+    }
+
+    /// Heap bytes: published pages add their words, reclaimed ones subtract them (once no
+    /// snapshot or pinned reader can reach them), pages with an outside backing count 0.
+    #[test]
+    fn heap_bytes_follow_publish_reclaim_and_loading() {
+        let store = MemoryStore::new();
+        assert_eq!(store.heap_bytes(), 0);
+        let mut t = store.begin();
+        let a = t.alloc(vec![0; 4]);
+        let b = t.alloc(vec![0; 8]);
+        t.free(b); // never published: never counted
+        t.publish(a, 1);
+        assert_eq!(store.heap_bytes(), 32);
+        let snap = store.snapshot();
+        for i in 0..2000u64 {
+            let mut t = store.begin();
+            let root = store.version().root;
+            let n = t.make_dirty(root).unwrap();
+            t.page_mut(n).unwrap()[0] = i;
+            t.publish(n, 1);
+        }
+        // The snapshot holds the first page; the retired copies after it are reclaimed in time.
+        assert!(store.heap_bytes() >= 64, "{}", store.heap_bytes());
+        drop(snap);
+        for _ in 0..2000u64 {
+            let mut t = store.begin();
+            let root = store.version().root;
+            let n = t.make_dirty(root).unwrap();
+            t.publish(n, 1);
+        }
+        assert!(
+            store.heap_bytes() < 2000 * 32,
+            "reclaimed pages are subtracted: {}",
+            store.heap_bytes()
+        );
+        assert!(store.heap_bytes() >= 32);
+
+        struct Outside(Vec<u64>);
+        impl PageBacking for Outside {
+            fn words(&self) -> Result<&[u64]> {
+                Ok(&self.0)
+            }
+        }
+        let loaded = MemoryStore::from_pages(
+            vec![
+                (0, LoadedPage::Owned(vec![1; 16])),
+                (1, LoadedPage::Shared(Arc::new(Outside(vec![2; 16])))),
+            ],
+            0,
+            0,
+        )
+        .unwrap();
+        assert_eq!(loaded.heap_bytes(), 128);
     }
 
     #[test]

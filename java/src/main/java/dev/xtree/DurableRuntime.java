@@ -217,6 +217,24 @@ public final class DurableRuntime implements AutoCloseable {
     }
 
     /**
+     * The runtime's figures now, for monitoring: commits and their latency, log syncs,
+     * checkpoints (count, durations, pages written), the recovery at open, bytes on disk and
+     * on the heap, the epoch and each field's record count. See {@link Stats} for the units.
+     * One native call; it never waits for a running checkpoint.
+     *
+     * @return a new immutable {@link Stats}
+     * @throws IllegalStateException if the runtime is closed
+     */
+    public Stats stats() {
+        long h = handle.acquire();
+        try {
+            return nativeStats(h);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
      * The data directory given to {@link #open(String, Durability)}.
      *
      * @return the path as given
@@ -281,4 +299,6 @@ public final class DurableRuntime implements AutoCloseable {
     private static native long nativeCommit(long handle);
 
     private static native boolean nativeCheckpoint(long handle);
+
+    private static native Stats nativeStats(long handle);
 }

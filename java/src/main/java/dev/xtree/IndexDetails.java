@@ -619,6 +619,27 @@ public final class IndexDetails implements AutoCloseable {
     }
 
     /**
+     * The index's figures now, for monitoring (see {@link Stats} for each figure and its
+     * unit). For an {@link PersistenceMode#IN_MEMORY} index: its records and the bytes of its
+     * pages on the heap, every durable figure 0. For a {@link PersistenceMode#DURABLE} index:
+     * the figures of its runtime (for a field of a {@link DurableRuntime}, of every field, as
+     * {@link DurableRuntime#stats()}). One native call; it never waits for a running
+     * checkpoint.
+     *
+     * @return a new immutable {@link Stats}
+     * @throws IllegalStateException if the index, or the {@link DurableRuntime} of its field, is
+     *     closed
+     */
+    public Stats stats() {
+        long h = handle.acquire();
+        try {
+            return nativeStats(h);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
      * Frees the native index. Idempotent and thread-safe: waits for calls in flight on other
      * threads, after which every call throws {@link IllegalStateException}. Open cursors are
      * not closed and stay readable.
@@ -678,6 +699,8 @@ public final class IndexDetails implements AutoCloseable {
             int precision, String[] labels, int nodeSize);
 
     private static native long nativeCommit(long handle);
+
+    private static native Stats nativeStats(long handle);
 
     private static native void nativeFree(long handle);
 

@@ -75,6 +75,8 @@ public final class NativeLibrary {
         if (failure != null) {
             throw failure;
         }
+        // Native log records go to java.util.logging from now on (see NativeLog).
+        NativeLog.start();
     }
 
     /** Tries each place in order; sets {@link #loadedFrom}, or returns the error to throw. */

@@ -33,6 +33,13 @@ public class NativeBridgeTest {
     /** Bound to a test hook of the bridge: fails with the error kind of this code. */
     private static native long nativeFail(int code);
 
+    /**
+     * Bound to a test hook of the bridge: logs {@code message} at native level code {@code
+     * level} (1 error .. 5 trace) from a new native thread named {@code xtree-test-logger},
+     * never attached to the JVM, and waits for that thread (used by {@link NativeLogTest}).
+     */
+    static native void nativeLogFromThread(int level, String message);
+
     private static final double[] P = {1, 2};
     private static final double[] NAN = {Double.NaN, 2};
     private static final double[] SHORT = {1};
