@@ -14,7 +14,7 @@
 //! same row ids: a loader is not deduplicating).
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -116,21 +116,6 @@ fn column(header: &csv::StringRecord, spec: &str) -> Result<usize> {
             header.iter().collect::<Vec<_>>().join(",")
         ))
     })
-}
-
-/// Bytes of the regular files directly in `dir`.
-pub fn dir_bytes(dir: &Path) -> Result<u64> {
-    let mut total = 0;
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("read {}: {e}", dir.display())))?;
-    for e in entries.flatten() {
-        if let Ok(m) = e.metadata() {
-            if m.is_file() {
-                total += m.len();
-            }
-        }
-    }
-    Ok(total)
 }
 
 /// Loads `o.csv` into field `o.field` of the data directory `o.dir`. `progress` is called now
@@ -309,7 +294,7 @@ pub fn load_csv(o: &LoadOptions, progress: &mut dyn FnMut(u64, u64)) -> Result<L
     summary.records = field.len()?;
     drop(field);
     rt.close()?;
-    summary.bytes_on_disk = dir_bytes(&o.dir)?;
+    summary.bytes_on_disk = crate::engine::runtime::dir_bytes(&o.dir);
     summary.seconds = start.elapsed().as_secs_f64();
     log::info!(
         "loaded {} of {} rows into field {} in {:.2} s",
