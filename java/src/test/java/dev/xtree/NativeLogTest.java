@@ -221,4 +221,37 @@ public class NativeLogTest {
                     NativeLog.levelCode(child));
         }
     }
+
+    /**
+     * A handler that throws an {@link Error} (here an {@link AssertionError}, as a failing
+     * assertion in a test handler or a {@code NoClassDefFoundError} would) loses that record
+     * only: the drain thread {@code xtree-log} must survive it and forward later records.
+     */
+    @Test
+    public void aHandlerThrowingAnErrorDoesNotEndTheForwarding() throws Exception {
+        String tag = "thrower " + System.nanoTime();
+        Handler thrower = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                if (String.valueOf(r.getMessage()).startsWith(tag)) {
+                    throw new AssertionError("handler failure on " + r.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        logger.addHandler(thrower); // after the collector: it sees the record first
+        try {
+            NativeBridgeTest.nativeLogFromThread(1, tag + " first");
+            records.await("before the failing handler", message(Level.SEVERE, tag + " first"));
+        } finally {
+            logger.removeHandler(thrower);
+        }
+        NativeBridgeTest.nativeLogFromThread(1, tag + " second");
+        records.await("after the failing handler", message(Level.SEVERE, tag + " second"));
+    }
 }
