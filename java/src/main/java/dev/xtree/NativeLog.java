@@ -123,9 +123,12 @@ final class NativeLog {
                     publish((int) meta[2 * i], meta[2 * i + 1], texts[3 * i], texts[3 * i + 1],
                             texts[3 * i + 2]);
                 }
-            } catch (RuntimeException | OutOfMemoryError e) {
+            } catch (RuntimeException | Error e) {
                 // A failing handler or a full heap must not end the forwarding: records are
-                // bounded on the native side, and the next round tries again.
+                // bounded on the native side, and the next round tries again. Errors too: a
+                // handler may throw AssertionError, NoClassDefFoundError, StackOverflowError
+                // (one that logs back into dev.xtree); a dead drain thread would silently stop
+                // every native record and the level sync for the rest of the process.
                 try {
                     Thread.sleep(POLL_MILLIS);
                 } catch (InterruptedException stop) {
@@ -147,7 +150,7 @@ final class NativeLog {
         }
         try {
             LOGGER.log(r);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError | AssertionError | StackOverflowError e) {
             // A handler threw: this record is lost, the others are not.
         }
     }
