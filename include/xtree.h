@@ -533,6 +533,8 @@ int32_t xtree_runtime_close(struct XtreeRuntime runtime);
  * function's name and what went wrong (naming the offending parameter). Never NULL. The string
  * is owned by the library and stays valid until the next `xtree_*` call on the same thread
  * (`xtree_last_error` itself excepted); copy it to keep it. Each thread has its own message.
+ * In a thread-local destructor running at thread exit the message may be unavailable: it is
+ * then the empty string.
  */
 const char *xtree_last_error(void);
 
@@ -541,6 +543,8 @@ const char *xtree_last_error(void);
  * function's name and what went wrong (naming the offending parameter). Never NULL. The string
  * is owned by the library and stays valid until the next `xtree_*` call on the same thread
  * (`xtree_last_error` itself excepted); copy it to keep it. Each thread has its own message.
+ * In a thread-local destructor running at thread exit the message may be unavailable: it is
+ * then the empty string.
  */
 const char *xtree_last_error(void);
 

@@ -27,7 +27,10 @@ fn set_last_error(message: &str) {
     // A message never holds NUL in practice; if one did, it would be cut there, not lost.
     let text = message.split('\0').next().unwrap_or_default();
     let c = CString::new(text).expect("no NUL: the text was cut at the first one");
-    LAST_ERROR.with(|m| *m.borrow_mut() = c);
+    // A call from a thread-local destructor at thread exit may come after this buffer was
+    // destroyed: the message is dropped (the status still tells the outcome). `with` would
+    // panic there, and a panic in an `extern "C"` function aborts the process.
+    let _ = LAST_ERROR.try_with(|m| *m.borrow_mut() = c);
 }
 
 /// Runs the body of the export `name` and returns its status.
@@ -64,9 +67,13 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 /// function's name and what went wrong (naming the offending parameter). Never NULL. The string
 /// is owned by the library and stays valid until the next `xtree_*` call on the same thread
 /// (`xtree_last_error` itself excepted); copy it to keep it. Each thread has its own message.
+/// In a thread-local destructor running at thread exit the message may be unavailable: it is
+/// then the empty string.
 #[no_mangle]
 pub extern "C" fn xtree_last_error() -> *const c_char {
-    LAST_ERROR.with(|m| m.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|m| m.borrow().as_ptr())
+        .unwrap_or(c"".as_ptr())
 }
 
 pub(super) fn check_pointer<T>(ptr: *const T, len: usize, what: &str) -> Result<()> {
