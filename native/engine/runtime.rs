@@ -517,29 +517,42 @@ impl Inner {
     }
 
     fn stats(&self) -> RuntimeStats {
+        // The directory listing first, under no lock: it is I/O, and commits take `w`.
+        let disk_bytes = self.dir.as_deref().map_or(0, dir_bytes);
         let c = *self.ckpt_summary.lock();
-        let w = self.w.lock();
-        let p = self.published.read();
+        // The published state before the writer's, so that `published_epoch <= epoch`; each
+        // lock is held only to copy figures, never nested here.
+        let (published_epoch, records): (u64, Vec<u64>) = {
+            let p = self.published.read();
+            (p.epoch, p.snaps.iter().map(|s| s.len()).collect())
+        };
         let (names, heap_bytes) = {
             let fields = self.fields.read();
             let names: Vec<String> = fields.iter().map(|f| f.meta.name.clone()).collect();
             (names, fields.iter().map(|f| f.index.heap_bytes()).sum())
         };
+        // `w` is held through a STRICT commit's fsync and a checkpoint's log rotation (never
+        // through a checkpoint's page writes): stats may wait that long, no longer.
+        let (epoch, wal_seq, wal_bytes) = {
+            let w = self.w.lock();
+            (
+                w.epoch,
+                w.wal.as_ref().map_or(0, |l| l.seq()),
+                w.wal.as_ref().map_or(0, |l| l.size()),
+            )
+        };
         RuntimeStats {
-            epoch: w.epoch,
-            published_epoch: p.epoch,
-            wal_seq: w.wal.as_ref().map_or(0, |l| l.seq()),
-            wal_bytes: w.wal.as_ref().map_or(0, |l| l.size()),
+            epoch,
+            published_epoch,
+            wal_seq,
+            wal_bytes,
             checkpoint_epoch: c.epoch,
             checkpoint_pages: c.pages,
             last_checkpoint_pages: c.last_pages,
             segment_bytes: c.segments.bytes,
             segment_files: c.segments.files,
             log_syncs: self.log_syncs.load(Ordering::Relaxed),
-            fields: names
-                .into_iter()
-                .zip(p.snaps.iter().map(|s| s.len()))
-                .collect(),
+            fields: names.into_iter().zip(records).collect(),
             commits: self.commits.load(Ordering::Relaxed),
             commit_nanos_total: self.commit_nanos_total.load(Ordering::Relaxed),
             commit_nanos_max: self.commit_nanos_max.load(Ordering::Relaxed),
@@ -551,7 +564,7 @@ impl Inner {
             recovery_nanos: self.recovery_nanos,
             replayed_transactions: self.replayed_transactions,
             replayed_records: self.replayed_records,
-            disk_bytes: self.dir.as_deref().map_or(0, dir_bytes),
+            disk_bytes,
             heap_bytes,
             loaded_bytes: self.loaded_bytes.load(Ordering::Relaxed),
         }
@@ -869,8 +882,10 @@ impl Runtime {
     }
 
     /// Figures of the runtime (see [`RuntimeStats`]). Cheap: atomics, a summary of the last
-    /// checkpoint (never waits for a running one), the published record counts, and a listing
-    /// of the data directory for `disk_bytes`. After close most figures are 0.
+    /// checkpoint (it does not wait for a running checkpoint's page writes; at most for a
+    /// STRICT commit's log sync or a checkpoint's log rotation, which hold the writer lock), the
+    /// published record counts, and a listing of the data directory for `disk_bytes`, taken
+    /// under no lock. After close most figures are 0.
     pub fn stats(&self) -> RuntimeStats {
         self.inner.stats()
     }

@@ -220,7 +220,7 @@ public final class DurableRuntime implements AutoCloseable {
      * The runtime's figures now, for monitoring: commits and their latency, log syncs,
      * checkpoints (count, durations, pages written), the recovery at open, bytes on disk and
      * on the heap, the epoch and each field's record count. See {@link Stats} for the units.
-     * One native call; it never waits for a running checkpoint.
+     * One native call; it does not wait for a running checkpoint's page writes.
      *
      * @return a new immutable {@link Stats}
      * @throws IllegalStateException if the runtime is closed

@@ -623,8 +623,8 @@ public final class IndexDetails implements AutoCloseable {
      * unit). For an {@link PersistenceMode#IN_MEMORY} index: its records and the bytes of its
      * pages on the heap, every durable figure 0. For a {@link PersistenceMode#DURABLE} index:
      * the figures of its runtime (for a field of a {@link DurableRuntime}, of every field, as
-     * {@link DurableRuntime#stats()}). One native call; it never waits for a running
-     * checkpoint.
+     * {@link DurableRuntime#stats()}). One native call; it does not wait for a running
+     * checkpoint's page writes.
      *
      * @return a new immutable {@link Stats}
      * @throws IllegalStateException if the index, or the {@link DurableRuntime} of its field, is

@@ -9,10 +9,11 @@ import java.util.Map;
  * an immutable value returned by {@link DurableRuntime#stats()} and {@link IndexDetails#stats()}.
  *
  * <p>Units: durations are in nanoseconds, sizes in bytes; counters count since the runtime was
- * opened (they start at 0 with every open). Reading the figures is cheap and never waits for a
- * running checkpoint (it reports the last finished one): one native call, a few atomic reads and
- * a listing of the data directory for {@link #diskBytes()}. Figures read while other threads
- * commit are each current, not one consistent snapshot of them all.
+ * opened (they start at 0 with every open). Reading the figures is cheap and does not wait for
+ * a running checkpoint's page writes (it reports the last finished checkpoint; at most it waits
+ * for a STRICT commit's log sync or a checkpoint's log rotation): one native call, a few atomic
+ * reads and a listing of the data directory for {@link #diskBytes()}. Figures read while other
+ * threads commit are each current, not one consistent snapshot of them all.
  *
  * <p>For an {@link PersistenceMode#IN_MEMORY} index every durable figure (epoch, commits, log,
  * checkpoints, recovery, disk) is 0; {@link #records()}, {@link #fieldRecords()} (one entry,
