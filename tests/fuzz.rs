@@ -96,7 +96,7 @@ fn class(r: xtree::Result<String>) -> Outcome {
                     out.push(c);
                 }
             }
-            out.truncate(out.char_indices().nth(72).map_or(out.len(), |(i, _)| i));
+            out.truncate(out.char_indices().nth(120).map_or(out.len(), |(i, _)| i));
             out
         }
     }
@@ -153,6 +153,12 @@ fn run_manifest(input: &[u8]) -> Outcome {
 // checkpoint
 
 fn reseal_checkpoint(b: &mut Vec<u8>) {
+    reseal_checkpoint_with(b, &mut |_| {});
+}
+
+/// Reseals checkpoint `b`, first letting `entries` change each object table's bytes (a run of
+/// `segments::ENTRY_BYTES` entries) before its checksum is recomputed.
+fn reseal_checkpoint_with(b: &mut Vec<u8>, entries_of: &mut dyn FnMut(&mut [u8])) {
     const HEADER: usize = checkpoint::HEADER;
     const FIELD_FIXED: usize = 28;
     let entry = xtree::engine::segments::ENTRY_BYTES;
@@ -179,6 +185,7 @@ fn reseal_checkpoint(b: &mut Vec<u8>) {
         if table_end + 8 > b.len() {
             return;
         }
+        entries_of(&mut b[table..table_end]);
         crc_at(b, table_end, table..table_end);
         total += entries;
         pos = table_end + 8;
@@ -390,6 +397,30 @@ fn run_directory(input: &[u8]) -> Outcome {
     // A mutated manifest is checked against the superblock's CRC first; half the time, make
     // the superblock agree so that the manifest's contents are what is tested.
     let (name, _) = &files[target];
+    // Likewise a mutated segment file: its pages' CRCs are in the checkpoint's object tables;
+    // half the time, recompute them there, so that the pages reach the checks of their first
+    // use (`validate_page`, the levels of the descent) instead of failing their checksum.
+    if k >= 128 {
+        if let Some(class) = xtree::engine::segments::parse_name(name) {
+            if let Some((ckpt, bytes)) = files.iter().find(|(n, _)| n.starts_with("ckpt-")) {
+                let mut ck = bytes.clone();
+                reseal_checkpoint_with(&mut ck, &mut |table| {
+                    for raw in table.chunks_exact_mut(xtree::engine::segments::ENTRY_BYTES) {
+                        let Ok(mut e) = xtree::engine::segments::Entry::decode(raw) else {
+                            continue;
+                        };
+                        let at = e.slot.saturating_mul(1 << e.class) as usize;
+                        let end = at.saturating_add(e.words as usize * 8);
+                        if e.class == class && end <= body.len() {
+                            e.crc = crc32c::crc32c(&body[at..end]);
+                            raw.copy_from_slice(&e.encode());
+                        }
+                    }
+                });
+                write_file(&b, ckpt, &ck);
+            }
+        }
+    }
     if name.starts_with("manifest-") && k >= 128 {
         if let (Ok((sb, _)), Some(generation)) = (superblock::read(&b), manifest::parse_name(name))
         {
@@ -412,10 +443,12 @@ fn run_directory(input: &[u8]) -> Outcome {
                 let d = f.dimension();
                 let lo = vec![0.0; d];
                 let hi = vec![100.0; d];
-                let n = f.search(SearchType::Intersects, &lo, &hi).map(|v| v.len());
+                let n = f
+                    .search(SearchType::Intersects, &lo, &hi)
+                    .map(|v| v.len().to_string());
                 let _ = f.nearest(&lo, 3);
                 let _ = f.insert_point(1 << 40, &hi);
-                seen.push(format!("{name}:{}", n.is_ok()));
+                seen.push(format!("{name}:{}", class(n)));
             }
             let _ = rt.commit();
             let _ = rt.checkpoint();
@@ -1011,6 +1044,31 @@ fn resealed_mutants_reach_the_structural_checks() {
             );
         }
     }
+    // A segment page with infinite coordinates reaches the page checks when the checkpoint's
+    // CRCs are resealed (selector >= 128), and fails its checksum when they are not.
+    let files = directory_files();
+    let (i, (_, seg)) = files
+        .iter()
+        .enumerate()
+        .find(|(_, (n, _))| n.starts_with("seg-"))
+        .expect("a segment file");
+    let mut body = seg.clone();
+    for at in (64..256).step_by(8) {
+        body[at..at + 8].copy_from_slice(&f64::INFINITY.to_le_bytes());
+    }
+    let run = |k: usize| {
+        let mut input = vec![k as u8];
+        input.extend_from_slice(&body);
+        run_directory(&input)
+    };
+    // The selector names file `k % files` and reseals from 128 on.
+    let sealed_k = (128..256)
+        .find(|k| k % files.len() == i)
+        .expect("a selector");
+    let (sealed, unsealed) = (run(sealed_k), run(i));
+    assert!(sealed.contains("bounds [inf"), "{sealed}");
+    assert!(unsealed.contains("checksum mismatch"), "{unsealed}");
+
     // A changed byte inside a log record, resealed, is read as a record again.
     let wal_seed = targets()
         .into_iter()
