@@ -11,7 +11,6 @@
 //! `isize::MAX`, a string that is not UTF-8. Whether a pointer really addresses `len` elements
 //! cannot be checked: that is the caller's side of the contract, as in every C API.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{self, AssertUnwindSafe};
@@ -47,19 +46,12 @@ pub(super) fn call(name: &'static str, body: impl FnOnce() -> Result<()>) -> i32
             e.kind().code()
         }
         Err(payload) => {
-            set_last_error(&format!("panic in {name}: {}", panic_message(&*payload)));
+            set_last_error(&format!(
+                "panic in {name}: {}",
+                crate::error::panic_message(&*payload)
+            ));
             super::XTREE_ERR_INTERNAL
         }
-    }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "(non-string panic payload)"
     }
 }
 

@@ -6,7 +6,6 @@
 //! case, which Java never sees because the exception is pending. Nothing may unwind across the
 //! `extern "system"` boundary: that would abort the JVM.
 
-use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
 use jni::objects::{JClass, JString};
@@ -74,7 +73,10 @@ where
         Err(payload) => {
             // A panic is a bug of ours: it replaces any exception a JNI call left pending.
             let _ = env.exception_clear();
-            let message = format!("native panic in {name}: {}", panic_message(&*payload));
+            let message = format!(
+                "native panic in {name}: {}",
+                crate::error::panic_message(&*payload)
+            );
             throw_kind(env, ErrorKind::Internal, &message);
             R::default()
         }
@@ -100,16 +102,6 @@ fn throw(env: &mut JNIEnv<'_>, name: &'static str, error: BridgeError) {
 /// the JVM has left its own error pending, which Java then sees instead.
 fn throw_kind(env: &mut JNIEnv<'_>, kind: ErrorKind, message: &str) {
     let _ = env.throw_new(java_class(kind), message);
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "(non-string panic payload)"
-    }
 }
 
 /// Test hook for `dev.xtree.NativeBridgeTest`: panics with `message` inside [`call`], so the
