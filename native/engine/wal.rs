@@ -765,22 +765,7 @@ mod tests {
     #[test]
     #[cfg(target_os = "linux")]
     fn a_sparse_tail_is_skipped_not_read() {
-        use super::super::backend::StdBackend;
-        let dir = tempfile::tempdir().unwrap();
-        let b = StdBackend::new(dir.path()).unwrap();
-        let mut w = WalWriter::create(&b, 1).unwrap();
-        for epoch in 1..=3 {
-            w.append(&encode_txn(epoch, b"some operations")).unwrap();
-        }
-        w.sync().unwrap();
-        let logical = w.size();
-        drop(w);
-        let file = b.open(&file_name(1), false).unwrap();
-        file.set_len(64 << 30).unwrap();
-        let counting = Counting {
-            inner: file,
-            read: Default::default(),
-        };
+        let (dir, counting, logical) = sparse_log(&std::env::temp_dir(), 64 << 30);
         assert!(is_unwritten(&counting, "log").is_ok_and(|u| !u));
         let end = nonzero_end(&counting, logical, 64 << 30).unwrap();
         assert_eq!(end, logical, "only zeros after the last commit");
@@ -789,6 +774,7 @@ mod tests {
             read < 8 << 20,
             "read {read} bytes of a log with {logical} written"
         );
+        let b = super::super::backend::StdBackend::new(dir.path()).unwrap();
         let r = scan(&b, &file_name(1), |_, _| Ok(())).unwrap();
         assert_eq!((r.txns, r.stopped, r.valid_end), (3, None, logical));
     }
