@@ -205,6 +205,21 @@ fn load_query_fsck_query_on_the_cities() {
     assert!(text.contains("no field"), "{text}");
     let (code, _) = xtree(&["query", d]);
     assert_eq!(code, 2, "a query needs a shape");
+
+    // A reader that goes away (`xtree query ... | head -1`): the output ends quietly, exit 0.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtree"))
+        .args(["query", d, "--box", "-180", "-90", "180", "90"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take()); // ~1 MB of ids remain: the next writes meet a closed pipe
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

@@ -137,6 +137,19 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
+/// Writes `text` to stdout. A reader that went away (`xtree query ... | head`) ends the output
+/// quietly, as for any Unix filter, instead of a panic in `println!`.
+fn emit(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure(format!("writing the output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .format_timestamp_millis()
@@ -200,10 +213,10 @@ fn load(a: LoadArgs) -> Result<ExitCode, Failure> {
     })?;
     bar.finish_and_clear();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&s)?))?;
     } else {
-        println!(
-            "loaded {} of {} rows into field {} of {} in {:.2} s ({} records now, {} bytes on disk)",
+        let mut text = format!(
+            "loaded {} of {} rows into field {} of {} in {:.2} s ({} records now, {} bytes on disk)\n",
             s.loaded,
             s.rows,
             s.field,
@@ -213,14 +226,15 @@ fn load(a: LoadArgs) -> Result<ExitCode, Failure> {
             s.bytes_on_disk
         );
         if s.rejected > 0 {
-            println!("rejected {} rows:", s.rejected);
+            text += &format!("rejected {} rows:\n", s.rejected);
             for r in &s.rejects {
-                println!("  line {}: {}", r.line, r.reason);
+                text += &format!("  line {}: {}\n", r.line, r.reason);
             }
             if s.rejected as usize > s.rejects.len() {
-                println!("  ... and {} more", s.rejected as usize - s.rejects.len());
+                text += &format!("  ... and {} more\n", s.rejected as usize - s.rejects.len());
             }
         }
+        emit(&text)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -267,11 +281,13 @@ fn query(a: QueryArgs) -> Result<ExitCode, Failure> {
                 .iter()
                 .map(|(id, dist)| serde_json::json!({"id": id, "distance": dist}))
                 .collect();
-            println!("{}", serde_json::to_string(&v)?);
+            emit(&format!("{}\n", serde_json::to_string(&v)?))?;
         } else {
-            for (id, dist) in hits {
-                println!("{id}\t{dist}");
-            }
+            let text: String = hits
+                .iter()
+                .map(|(id, dist)| format!("{id}\t{dist}\n"))
+                .collect();
+            emit(&text)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -294,22 +310,25 @@ fn query(a: QueryArgs) -> Result<ExitCode, Failure> {
     if a.count {
         let n = field.count(ty, &min, &max)?;
         if a.json {
-            println!("{}", serde_json::json!({ "count": n }));
+            emit(&format!("{}\n", serde_json::json!({ "count": n })))?;
         } else {
-            println!("{n}");
+            emit(&format!("{n}\n"))?;
         }
     } else {
         let mut ids = field.search(ty, &min, &max)?;
         ids.sort_unstable();
         if a.json {
-            println!("{}", serde_json::json!({ "count": ids.len(), "ids": ids }));
+            emit(&format!(
+                "{}\n",
+                serde_json::json!({ "count": ids.len(), "ids": ids })
+            ))?;
         } else {
             let mut out = String::with_capacity(ids.len() * 8);
             for id in ids {
                 out += &id.to_string();
                 out.push('\n');
             }
-            print!("{out}");
+            emit(&out)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -337,7 +356,7 @@ fn inspect(cmd: &str, a: DirArgs) -> Result<ExitCode, Failure> {
         (_, true) => serde_json::to_string_pretty(&report)?,
         (_, false) => report.to_text(),
     };
-    println!("{out}");
+    emit(&format!("{out}\n"))?;
     if cmd == "fsck" && !report.problems.is_empty() {
         return Ok(ExitCode::from(1));
     }
