@@ -297,9 +297,9 @@ fn a_page_with_the_highest_handle_loads_in_little_memory() {
     assert_eq!(renamed, 1, "the leaf has one parent");
     put_u64(&mut bytes, leaf_at, high);
     reseal(&mut bytes);
-    let rss_before = resident_bytes();
+    let rss_before = common::resident_bytes();
     let x = Index::from_bytes(&bytes).expect("a valid tree under a high handle loads");
-    let grown = resident_bytes().saturating_sub(rss_before);
+    let grown = common::resident_bytes().saturating_sub(rss_before);
     assert!(
         grown < 64 << 20,
         "loading grew the resident set by {grown} bytes"
@@ -325,18 +325,6 @@ fn a_page_with_the_highest_handle_loads_in_little_memory() {
     }
     x.check().expect("invariants");
     assert_eq!(x.len(), 6000);
-}
-
-/// Resident set size of this process (Linux `/proc/self/statm`), 0 elsewhere.
-fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<u64>().ok())
-        })
-        .map_or(0, |pages| pages * 4096)
 }
 
 /// Defect 12 of issue 7, page contents: a page with a valid checksum but an infinite or NaN

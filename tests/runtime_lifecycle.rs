@@ -176,12 +176,6 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
-
 /// Pins issue 7, defect 13: a field handle kept after its runtime closed kept the runtime's
 /// trees, logs and segment files (1,000 open/close cycles: file descriptors 210 → 2,010,
 /// +96 MiB, deleted logs kept their disk space). After close a field holds nothing but its
@@ -195,7 +189,7 @@ fn fields_kept_after_close_hold_no_files_or_trees() {
     for cycle in 0..120u64 {
         if cycle == 20 {
             fds_after_warmup = open_fds();
-            rss_after_warmup = rss_bytes();
+            rss_after_warmup = common::resident_bytes();
         }
         // A new directory per cycle: what a kept handle pins is not the next cycle's data.
         let dir = tempfile::tempdir().unwrap();
@@ -219,7 +213,7 @@ fn fields_kept_after_close_hold_no_files_or_trees() {
         kept_runtimes.push(rt);
     }
     let fds = open_fds();
-    let rss = rss_bytes();
+    let rss = common::resident_bytes();
     assert!(
         fds <= fds_after_warmup + 8,
         "file descriptors {fds_after_warmup} → {fds} over 100 cycles"

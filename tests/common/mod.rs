@@ -807,3 +807,14 @@ pub fn seq_diff<T: PartialEq + std::fmt::Debug>(got: &[T], want: &[T]) -> Option
         &want[from..want.len().min(first + 5)]
     ))
 }
+
+/// Resident set size of this process in bytes (Linux `/proc/self/statm`, 4 KiB pages).
+pub fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("resident pages in /proc/self/statm");
+    pages * 4096
+}
