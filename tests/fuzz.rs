@@ -429,9 +429,7 @@ fn run_directory(input: &[u8]) -> Outcome {
                 let mut s = b.contents(superblock::FILE).expect("superblock");
                 let slot = (sb.generation % 2) as usize * superblock::SLOT;
                 s[slot + 32..slot + 36].copy_from_slice(&crc32c::crc32c(body).to_le_bytes());
-                let (lo, hi) = (slot, slot + superblock::SLOT - 4);
-                let crc = crc32c::crc32c(&s[lo..hi]);
-                s[hi..hi + 4].copy_from_slice(&crc.to_le_bytes());
+                reseal_superblock(&mut s);
                 write_file(&b, superblock::FILE, &s);
             }
         }
