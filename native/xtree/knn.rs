@@ -159,14 +159,13 @@ impl<'r, C: Coord> Best<'r, C> {
         self.sift_up(hole);
     }
 
-    /// Offers every record of leaf `n` to the set.
-    fn offer_leaf(&mut self, n: NodeRef<'r, C>) {
+    /// Offers every record of leaf `n`, whose distance keys are `keys`, to the set.
+    fn offer_leaf(&mut self, n: NodeRef<'r, C>, keys: &[DistKey]) {
         let leaf = u32::try_from(self.leaves.len()).expect("fewer than 2^32 leaves per query");
         self.leaves.push(n);
         // Records whose key exceeds this lose on the key alone (most of them).
         let mut reject = self.limit();
-        for (slot, &row) in n.ids().iter().enumerate() {
-            let key = entry_key(&n, slot, self.p);
+        for (slot, (&row, &key)) in n.ids().iter().zip(keys).enumerate() {
             if key > reject {
                 continue;
             }
@@ -212,14 +211,39 @@ impl<'r, C: Coord> Best<'r, C> {
     }
 }
 
-/// Distance key from `p` to entry `i` of `n`, read from the axis arrays.
-#[inline(always)]
-fn entry_key<C: Coord>(n: &NodeRef<'_, C>, i: usize, p: &[f64]) -> DistKey {
-    dist::key(p, |a| (n.min(a)[i].to_f64(), n.max(a)[i].to_f64()))
+/// Distance keys from `p` to every live entry of `n` ([`dist::keys_into`]; `acc` is scratch).
+#[inline]
+fn node_keys<C: Coord>(n: &NodeRef<'_, C>, p: &[f64], acc: &mut Vec<f64>, out: &mut Vec<DistKey>) {
+    dist::keys_into(
+        p,
+        n.count(),
+        |a| n.min(a),
+        |a| n.max(a),
+        C::to_f64,
+        acc,
+        out,
+    );
+}
+
+/// The index of the least key at most `limit` (the first of equal ones), if any.
+#[inline]
+fn least(keys: &[DistKey], limit: DistKey) -> Option<usize> {
+    let mut pick: Option<usize> = None;
+    for (i, &key) in keys.iter().enumerate() {
+        if key <= limit && pick.is_none_or(|j| key < keys[j]) {
+            pick = Some(i);
+        }
+    }
+    pick
 }
 
 /// The `k` records nearest to `p` (length = dims, finite), nearest first, as (row id,
 /// distance); see the module doc for the order and the distances.
+///
+/// The search descends greedily: at a directory node it goes on at once to the child of least
+/// MINDIST (the first leaf reached gives a distance bound early, as the depth-first dive of
+/// Roussopoulos et al. does) and queues the other children that may still matter; after a
+/// leaf it takes the queued node of least MINDIST. Every node is read once.
 pub fn nearest<C: Coord, R: PageRead>(
     r: &R,
     dims: usize,
@@ -230,65 +254,83 @@ pub fn nearest<C: Coord, R: PageRead>(
     if root == NIL || k == 0 {
         return Ok(Vec::new());
     }
-    let mut queue = BinaryHeap::new();
+    let mut queue = BinaryHeap::<Pending>::new();
     let mut best = Best::<C>::new(k, p);
-    // Dive greedily to the leaf of least MINDIST first: its records give a distance bound, so
-    // the best-first phase queues only nodes that can still matter.
-    let mut dived = NIL;
-    {
-        let mut id = root;
-        for _ in 0..=MAX_HEIGHT {
-            let n = NodeRef::<C>::new(r.page(id)?, dims)?;
-            if n.is_leaf() {
-                best.offer_leaf(n);
-                dived = id;
-                break;
-            }
-            let mut pick = (DistKey::MAX, NIL);
-            for (i, &child) in n.ids().iter().enumerate() {
-                let key = entry_key(&n, i, p);
-                if key < pick.0 || pick.1 == NIL {
-                    pick = (key, child);
-                }
-            }
-            if pick.1 == NIL {
-                break;
-            }
-            id = pick.1;
+    let (mut acc, mut keys) = (Vec::new(), Vec::new());
+    // The first descent: straight down along the least MINDIST to a leaf, whose records give
+    // the first distance bound; only then are the siblings along the path queued, those that
+    // the bound does not already rule out (queueing them on the way down would queue them all).
+    let mut path: Vec<(NodeRef<'_, C>, usize)> = Vec::new();
+    let mut id = root;
+    let mut level = u32::MAX;
+    for _ in 0..=MAX_HEIGHT + 1 {
+        let n = NodeRef::<C>::new(r.page(id)?, dims)?;
+        if (level != u32::MAX && n.level() != level) || n.level() > MAX_HEIGHT {
+            return Err(corrupt(format!("node {id} has an unexpected level")));
         }
-    }
-    queue.push(Pending {
-        key: 0,
-        id: root,
-        level: u32::MAX,
-    });
-    while let Some(it) = queue.pop() {
-        // Keys pop in increasing order: once one is proven too far, all the rest are.
-        if it.key > best.limit() {
+        node_keys(&n, p, &mut acc, &mut keys);
+        if n.is_leaf() {
+            best.offer_leaf(n, &keys);
             break;
         }
+        let Some(pick) = least(&keys, DistKey::MAX) else {
+            // An empty directory node (only a corrupted tree has one below the root).
+            break;
+        };
+        path.push((n, pick));
+        id = n.ids()[pick];
+        level = n.level() - 1;
+    }
+    for (n, pick) in path.iter().rev() {
+        node_keys(n, p, &mut acc, &mut keys);
+        let limit = best.limit();
+        for (i, (&id, &key)) in n.ids().iter().zip(&keys).enumerate() {
+            if key <= limit && i != *pick {
+                queue.push(Pending {
+                    key,
+                    id,
+                    level: n.level() - 1,
+                });
+            }
+        }
+    }
+    let mut next: Option<Pending> = None;
+    loop {
+        let it = match next.take() {
+            Some(it) if it.key <= best.limit() => it,
+            _ => match queue.pop() {
+                // Keys pop in increasing order: once one is proven too far, all the rest are.
+                Some(it) if it.key <= best.limit() => it,
+                _ => break,
+            },
+        };
         let n = NodeRef::<C>::new(r.page(it.id)?, dims)?;
         if (it.level != u32::MAX && n.level() != it.level) || n.level() > MAX_HEIGHT {
             return Err(corrupt(format!("node {} has an unexpected level", it.id)));
         }
+        node_keys(&n, p, &mut acc, &mut keys);
         if n.is_leaf() {
-            if it.id != dived {
-                best.offer_leaf(n);
-            }
-        } else {
-            let child_level = n.level() - 1;
-            let limit = best.limit();
-            for (i, &id) in n.ids().iter().enumerate() {
-                let key = entry_key(&n, i, p);
-                if key <= limit {
-                    queue.push(Pending {
-                        key,
-                        id,
-                        level: child_level,
-                    });
-                }
+            best.offer_leaf(n, &keys);
+            continue;
+        }
+        let child_level = n.level() - 1;
+        let limit = best.limit();
+        let ids = n.ids();
+        let pick = least(&keys, limit);
+        for (i, (&id, &key)) in ids.iter().zip(&keys).enumerate() {
+            if key <= limit && Some(i) != pick {
+                queue.push(Pending {
+                    key,
+                    id,
+                    level: child_level,
+                });
             }
         }
+        next = pick.map(|i| Pending {
+            key: keys[i],
+            id: ids[i],
+            level: child_level,
+        });
     }
     Ok(best.into_sorted())
 }
