@@ -61,7 +61,7 @@ use crate::xtree::check::{check, TreeStats};
 use crate::xtree::insert::Writer;
 use crate::xtree::node::Entries;
 use crate::xtree::params::{BULK_LOAD_MIN, DEFAULT_NODE_SIZE};
-use crate::xtree::query::{for_each, Traversal, Window};
+use crate::xtree::query::{for_each_leaf, LeafHits, Traversal, Window};
 use crate::xtree::{knn, Shape};
 
 /// Smallest fan-out the default node size provides, whatever the dimension.
@@ -223,11 +223,21 @@ impl<C: Coord> Core<C> {
         ty: SearchType,
         min: &[f64],
         max: &[f64],
-        f: impl FnMut(u64),
+        mut f: impl FnMut(u64),
+    ) -> Result<()> {
+        self.search_leaves(ty, min, max, |h| h.for_each(&mut f))
+    }
+
+    fn search_leaves(
+        &self,
+        ty: SearchType,
+        min: &[f64],
+        max: &[f64],
+        f: impl FnMut(LeafHits<'_>),
     ) -> Result<()> {
         let w = Window::<C>::new(ty, min, max);
         let r = self.store.reader();
-        for_each(&r, self.shape.dims, &w, f)
+        for_each_leaf(&r, self.shape.dims, &w, f)
     }
 }
 
@@ -425,7 +435,7 @@ impl Index {
     pub fn search(&self, ty: SearchType, min: &[f64], max: &[f64]) -> Result<Vec<u64>> {
         validate_box("query", self.dimension, min, max, false)?;
         let mut out = Vec::new();
-        dispatch!(self, c => c.search_each(ty, min, max, |id| out.push(id)))?;
+        dispatch!(self, c => c.search_leaves(ty, min, max, |h| h.append_to(&mut out)))?;
         Ok(out)
     }
 
@@ -433,7 +443,7 @@ impl Index {
     pub fn count(&self, ty: SearchType, min: &[f64], max: &[f64]) -> Result<u64> {
         validate_box("query", self.dimension, min, max, false)?;
         let mut n = 0u64;
-        dispatch!(self, c => c.search_each(ty, min, max, |_| n += 1))?;
+        dispatch!(self, c => c.search_leaves(ty, min, max, |h| n += h.len() as u64))?;
         Ok(n)
     }
 

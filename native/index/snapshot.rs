@@ -149,31 +149,31 @@ impl IndexSnapshot {
     /// See [`Index::search`].
     pub fn search(&self, ty: SearchType, min: &[f64], max: &[f64]) -> Result<Vec<u64>> {
         let mut out = Vec::new();
-        self.search_each(ty, min, max, |id| out.push(id))?;
+        self.search_leaves(ty, min, max, |h| h.append_to(&mut out))?;
         Ok(out)
     }
 
     /// See [`Index::count`].
     pub fn count(&self, ty: SearchType, min: &[f64], max: &[f64]) -> Result<u64> {
         let mut n = 0u64;
-        self.search_each(ty, min, max, |_| n += 1)?;
+        self.search_leaves(ty, min, max, |h| n += h.len() as u64)?;
         Ok(n)
     }
 
-    fn search_each(
+    fn search_leaves(
         &self,
         ty: SearchType,
         min: &[f64],
         max: &[f64],
-        f: impl FnMut(u64),
+        f: impl FnMut(LeafHits<'_>),
     ) -> Result<()> {
         validate_box("query", self.dimension, min, max, false)?;
         match &self.typed {
             SnapTyped::F32(s, n) => {
-                for_each(&n.reader(), s.dims, &Window::<f32>::new(ty, min, max), f)
+                for_each_leaf(&n.reader(), s.dims, &Window::<f32>::new(ty, min, max), f)
             }
             SnapTyped::F64(s, n) => {
-                for_each(&n.reader(), s.dims, &Window::<f64>::new(ty, min, max), f)
+                for_each_leaf(&n.reader(), s.dims, &Window::<f64>::new(ty, min, max), f)
             }
         }
     }
