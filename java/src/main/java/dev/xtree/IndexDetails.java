@@ -29,6 +29,10 @@ import java.util.Objects;
  * {@link DurableRuntime#field}; once their runtime is closed, every call on them but {@link
  * #close()} throws {@link IllegalStateException}.
  *
+ * <p>{@link #openReadOnly(String)} opens the data directory of a durable index read-only, under
+ * a lock shared with other readers (in this and other processes); its writes throw {@link
+ * IllegalStateException}.
+ *
  * <p>Thread safety: all methods may be called from any number of threads at once. Writes are
  * serialised inside the library; queries never block and see each write (in-memory) or each
  * commit (durable) completely or not at all. {@link #close()} waits for calls in flight; calls
@@ -66,6 +70,7 @@ public final class IndexDetails implements AutoCloseable {
     private final int precision;
     private final String[] labels;
     private final PersistenceMode mode;
+    private final boolean readOnly;
     private final NativeHandle handle;
 
     /**
@@ -225,26 +230,88 @@ public final class IndexDetails implements AutoCloseable {
         this.precision = precision;
         this.labels = copy;
         this.mode = mode;
+        this.readOnly = false;
         this.handle = new NativeHandle(this, h, what, IndexDetails::nativeFree);
     }
 
     /**
-     * Wraps a handle made by {@code DurableRuntime.nativeField}; the parameters were checked by
-     * {@link #checkParameters}.
+     * Wraps a handle on a durable field (made by {@code DurableRuntime.nativeField}, {@code
+     * DurableRuntime.nativeGetField} or {@link #nativeOpenReadOnly}); the parameters were checked
+     * by {@link #checkParameters} or come from the field itself.
      */
     private IndexDetails(long nativeHandle, String what, int dimension, int precision,
-            String[] labelsCopy) {
+            String[] labelsCopy, boolean readOnly) {
         this.dimension = dimension;
         this.precision = precision;
         this.labels = labelsCopy;
         this.mode = PersistenceMode.DURABLE;
+        this.readOnly = readOnly;
         this.handle = new NativeHandle(this, nativeHandle, what, IndexDetails::nativeFree);
     }
 
     /** A durable index on a field of a {@link DurableRuntime}, which keeps owning the runtime. */
     static IndexDetails ofField(long nativeHandle, String what, int dimension, int precision,
-            String[] labelsCopy) {
-        return new IndexDetails(nativeHandle, what, dimension, precision, labelsCopy);
+            String[] labelsCopy, boolean readOnly) {
+        return new IndexDetails(nativeHandle, what, dimension, precision, labelsCopy, readOnly);
+    }
+
+    /**
+     * A durable index on an existing field whose parameters are read from the handle; {@code
+     * what} names it ("field "geo" of /dir"). The handle is freed if reading them fails.
+     */
+    static IndexDetails ofExistingField(long nativeHandle, String what, boolean readOnly) {
+        String[] fieldLabels;
+        int fieldPrecision;
+        try {
+            fieldLabels = nativeLabels(nativeHandle);
+            fieldPrecision = nativePrecision(nativeHandle);
+        } catch (RuntimeException | Error e) {
+            try {
+                nativeFree(nativeHandle);
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        return new IndexDetails(nativeHandle, "IndexDetails(" + what + ", dimension="
+                + fieldLabels.length + ", precision=" + fieldPrecision
+                + (readOnly ? ", read-only)" : ")"), fieldLabels.length, fieldPrecision,
+                fieldLabels, readOnly);
+    }
+
+    /**
+     * Opens the data directory of a durable index (one written by {@code new IndexDetails(...,
+     * PersistenceMode.DURABLE, dataDir)}) read-only, with the dimension, precision and labels
+     * it was created with. The last committed state is recovered without changing any file (a
+     * log tail torn by a crash is read up to the last commit, not cut), under a directory lock
+     * shared with other read-only openers: any number of them, in this and other processes, may
+     * read the directory at once, while a writer's open throws {@link XTreeIoException} until
+     * every one of them is closed, and this throws it while a writer holds the directory.
+     *
+     * <p>Queries answer as on the writable index. Writes ({@code insert}, {@code insertBatch},
+     * {@code delete}, {@code update}, {@link #commit()}) throw {@link IllegalStateException}.
+     * {@link #close()} writes nothing and releases the lock (once no cursor opened earlier may
+     * still read the files). For a directory of several fields use {@link
+     * DurableRuntime#openReadOnly(String)}.
+     *
+     * @param dataDir the data directory, which must exist and hold a durable index (it is never
+     *     created): well-formed UTF-16 without NUL characters
+     * @return the open read-only index; close it (try-with-resources)
+     * @throws NullPointerException if {@code dataDir} is null
+     * @throws IllegalArgumentException if {@code dataDir} is empty, has an unpaired surrogate or
+     *     a NUL character, or the directory holds no single-index field (only fields of a {@link
+     *     DurableRuntime} with other names)
+     * @throws XTreeIoException if the directory does not exist, is a regular file, holds no
+     *     data directory, cannot be read, or is locked by a writer (in this or another process)
+     * @throws XTreeCorruptionException if its files are damaged
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
+     *     NativeLibrary})
+     */
+    public static IndexDetails openReadOnly(String dataDir) {
+        NativeLibrary.load();
+        Objects.requireNonNull(dataDir, "dataDir");
+        Checks.dataDir(dataDir);
+        return ofExistingField(nativeOpenReadOnly(dataDir), "DURABLE " + dataDir, true);
     }
 
     /**
@@ -308,6 +375,16 @@ public final class IndexDetails implements AutoCloseable {
     }
 
     /**
+     * Whether writes are refused: true for an index opened with {@link #openReadOnly(String)}
+     * and for a field of a read-only {@link DurableRuntime}.
+     *
+     * @return true when every write throws {@link IllegalStateException}
+     */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /**
      * Whether {@link #close()} has been called.
      *
      * @return true once closed
@@ -341,7 +418,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if {@code point} is null
      * @throws IllegalArgumentException if {@code point} has the wrong length or a NaN or
      *     infinite coordinate
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public void insert(long rowId, double[] point) {
         checkCoords("point", point);
@@ -362,7 +440,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if {@code min} or {@code max} is null
      * @throws IllegalArgumentException if a bound has the wrong length, a NaN or infinite value,
      *     or {@code min[d] > max[d]}
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public void insert(long rowId, double[] min, double[] max) {
         checkCoords("min", min);
@@ -386,7 +465,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if an array is null
      * @throws IllegalArgumentException if {@code coords} has the wrong length or holds a NaN or
      *     infinite value
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public void insertBatch(long[] rowIds, double[] coords) {
         Objects.requireNonNull(rowIds, "rowIds");
@@ -409,7 +489,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if an array is null
      * @throws IllegalArgumentException if a bounds array has the wrong length, holds a NaN or
      *     infinite value, or some {@code min > max}
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public void insertBatch(long[] rowIds, double[] mins, double[] maxs) {
         Objects.requireNonNull(rowIds, "rowIds");
@@ -434,7 +515,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if {@code min} or {@code max} is null
      * @throws IllegalArgumentException if a bound has the wrong length, a NaN, or {@code min >
      *     max}
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public boolean delete(long rowId, double[] min, double[] max) {
         checkCoords("min", min);
@@ -455,7 +537,8 @@ public final class IndexDetails implements AutoCloseable {
      * @return true if such a record existed (one copy is removed), false otherwise
      * @throws NullPointerException if {@code point} is null
      * @throws IllegalArgumentException if {@code point} has the wrong length or a NaN
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public boolean delete(long rowId, double[] point) {
         return delete(rowId, point, point);
@@ -475,7 +558,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if an array is null
      * @throws IllegalArgumentException if a bound has the wrong length, a NaN, {@code min >
      *     max}, or a new bound is infinite
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public boolean update(
             long rowId, double[] oldMin, double[] oldMax, double[] newMin, double[] newMax) {
@@ -604,7 +688,7 @@ public final class IndexDetails implements AutoCloseable {
      *     something; with nothing pending, the epoch of the last commit), or 0 for an in-memory
      *     index
      * @throws IllegalStateException if the index, or the {@link DurableRuntime} of its field, is
-     *     closed
+     *     closed, or a durable index is {@linkplain #isReadOnly() read-only}
      * @throws XTreeIoException if writing or syncing the log fails; the runtime is then
      *     poisoned
      * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
@@ -661,6 +745,7 @@ public final class IndexDetails implements AutoCloseable {
     public String toString() {
         return "IndexDetails(dimension=" + dimension + ", precision=" + precision
                 + (mode == PersistenceMode.DURABLE ? ", DURABLE" : "")
+                + (readOnly ? ", read-only" : "")
                 + (isClosed() ? ", closed)" : ")");
     }
 
@@ -697,6 +782,12 @@ public final class IndexDetails implements AutoCloseable {
 
     private static native long nativeOpen(String dataDir, int durability, int dimension,
             int precision, String[] labels, int nodeSize);
+
+    private static native long nativeOpenReadOnly(String dataDir);
+
+    private static native String[] nativeLabels(long handle);
+
+    private static native int nativePrecision(long handle);
 
     private static native long nativeCommit(long handle);
 
