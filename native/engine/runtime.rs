@@ -855,6 +855,47 @@ impl Runtime {
         Ok(self.get(name)?.expect("the field was just created"))
     }
 
+    /// Creates field `name` holding the tree of `index` (moved in, its pages unchanged), commits
+    /// the creation and writes a checkpoint of it, so that the pages reach the segment files
+    /// through the normal checkpoint path. Only for a runtime that nothing else uses and whose
+    /// directory is not yet visible under its final name ([`super::convert`]): the log records
+    /// the creation but not the pages, so a crash between the commit and the checkpoint
+    /// would recover the field empty.
+    ///
+    /// # Errors
+    /// `InvalidArgument` when the field exists or the name is not 1..=1024 bytes; as
+    /// [`Runtime::commit`] and [`Runtime::checkpoint`] otherwise.
+    pub(super) fn adopt_field(&self, name: &str, index: Index) -> Result<()> {
+        if name.is_empty() || name.len() > 1024 {
+            return Err(Error::invalid("a field name has 1..=1024 bytes"));
+        }
+        {
+            let mut w = self.inner.w.lock();
+            self.inner.check_writable()?;
+            if self.inner.names.read().contains_key(name) {
+                return Err(Error::invalid(format!("field {name} exists")));
+            }
+            let id = self.inner.fields.read().len() as u32;
+            let o = index.options();
+            let meta = FieldMeta {
+                name: name.to_string(),
+                dimension: o.dimension,
+                precision: o.precision,
+                labels: o.labels,
+                node_size: o.node_size,
+            };
+            ops::put_create_field(&mut w.pending, id, &meta);
+            self.inner.fields.write().push(Arc::new(FieldInner {
+                meta: Arc::new(meta),
+                index,
+            }));
+            self.inner.names.write().insert(name.to_string(), id);
+        }
+        self.inner.commit()?;
+        self.checkpoint()?;
+        Ok(())
+    }
+
     /// The existing field `name`, if any.
     ///
     /// # Errors

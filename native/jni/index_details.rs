@@ -19,7 +19,7 @@ use crate::{
 
 /// Name of the one field of a runtime opened by the single-index constructor
 /// `new IndexDetails(..., PersistenceMode.DURABLE, dataDir)`.
-pub(crate) const DEFAULT_FIELD: &str = "default";
+pub(crate) use crate::engine::DEFAULT_FIELD;
 
 /// What an `IndexDetails` handle holds. Each method forwards to the same-named method of the
 /// in-memory [`Index`] or the durable [`Field`]; the bridge adds no index logic.
