@@ -152,6 +152,8 @@ fn a_saved_index_reopens_durable_with_the_same_pages_and_answers() {
         // The source is untouched and still writable.
         assert_eq!(ix.len(), before_len);
         ix.check().unwrap();
+        let copy = ix.copy().unwrap();
+        index_answers_like(&copy, &ix, seed, &format!("{ctx}, Index::copy"));
 
         let report = xtree::tools::fsck(&target).unwrap();
         assert!(report.problems.is_empty(), "{ctx}: {:?}", report.problems);

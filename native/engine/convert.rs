@@ -177,6 +177,15 @@ impl Index {
         save_index(copy, dir.as_ref(), wrap)
     }
 
+    /// A new in-memory index holding a copy of this one's current state: same options, records
+    /// and pages. The two are independent afterwards.
+    ///
+    /// # Errors
+    /// `Corruption` if a page cannot be read (never for an index built by this library).
+    pub fn copy(&self) -> Result<Index> {
+        copy_of(&self.snapshot(), self.options())
+    }
+
     /// A new in-memory index holding a copy of field `field` of the data directory `dir` at
     /// its last commit: the directory is opened read-only ([`Runtime::open_read_only`]: other
     /// readers may hold it, a writer may not), every page of the field read into memory, and

@@ -148,6 +148,23 @@ impl IndexHandle {
         }
     }
 
+    /// Saves the index (a durable field: its committed state) into the new data directory
+    /// `dir`; see [`Index::save_to`].
+    fn save_to(&self, dir: &str) -> Result<()> {
+        match self {
+            IndexHandle::Memory(ix) => ix.save_to(dir),
+            IndexHandle::Durable(d) => d.field.save_to(dir),
+        }
+    }
+
+    /// A new in-memory copy of the index (a durable field: of its committed state).
+    fn to_memory(&self) -> Result<Index> {
+        match self {
+            IndexHandle::Memory(ix) => ix.copy(),
+            IndexHandle::Durable(d) => d.field.to_index(),
+        }
+    }
+
     /// Commits the runtime of a durable field (every field of it) and returns the epoch; 0 for
     /// an in-memory index, whose writes are visible at once.
     fn commit(&self) -> Result<u64> {
@@ -306,6 +323,35 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeOpenReadOnly<'local>(
             Arc::new(runtime),
             true,
         )))
+    })
+}
+
+/// `void nativeSaveTo(long handle, String dataDir)`: saves the index into the new data
+/// directory `dataDir` as its field [`DEFAULT_FIELD`] ([`Index::save_to`]).
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_IndexDetails_nativeSaveTo<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    data_dir: JString<'local>,
+) {
+    call(&mut env, "IndexDetails.nativeSaveTo", |env| {
+        let data_dir = convert::data_dir(env, &data_dir, "dataDir")?;
+        Ok(index(handle)?.save_to(&data_dir)?)
+    })
+}
+
+/// `long nativeToInMemory(long handle)`: a new in-memory `IndexDetails` handle holding a copy
+/// of the index (of a durable field's committed state).
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_IndexDetails_nativeToInMemory<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    call(&mut env, "IndexDetails.nativeToInMemory", |_| {
+        let copy = index(handle)?.to_memory()?;
+        Ok(into_handle(IndexHandle::Memory(copy)))
     })
 }
 

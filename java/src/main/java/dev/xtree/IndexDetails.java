@@ -249,6 +249,17 @@ public final class IndexDetails implements AutoCloseable {
         this.handle = new NativeHandle(this, nativeHandle, what, IndexDetails::nativeFree);
     }
 
+    /** Wraps an in-memory handle made by {@link #nativeToInMemory}, with this index's shape. */
+    private IndexDetails(long nativeHandle, IndexDetails shape) {
+        this.dimension = shape.dimension;
+        this.precision = shape.precision;
+        this.labels = shape.labels;
+        this.mode = PersistenceMode.IN_MEMORY;
+        this.readOnly = false;
+        this.handle = new NativeHandle(this, nativeHandle, "IndexDetails(dimension=" + dimension
+                + ", precision=" + precision + ", copy)", IndexDetails::nativeFree);
+    }
+
     /** A durable index on a field of a {@link DurableRuntime}, which keeps owning the runtime. */
     static IndexDetails ofField(long nativeHandle, String what, int dimension, int precision,
             String[] labelsCopy, boolean readOnly) {
@@ -677,6 +688,65 @@ public final class IndexDetails implements AutoCloseable {
     }
 
     /**
+     * Persists this index into a new data directory, which then opens as a {@link
+     * PersistenceMode#DURABLE} index with the same records and answers ({@code new
+     * IndexDetails(dimension(), precision(), labels(), PersistenceMode.DURABLE, dataDir)}, or
+     * {@link #openReadOnly(String)}). The node pages are written unchanged, the way a
+     * checkpoint writes them, so the directory is an ordinary committed one with nothing to
+     * replay at open. This index is not changed and stays usable; for a durable index its last
+     * commit is saved (not its pending writes). Crash-safe: the directory is written under a
+     * temporary name next to {@code dataDir} ({@code .<name>.xtree-save-...}), synced, and
+     * renamed into place, so a failure or crash during the save leaves nothing at {@code
+     * dataDir}.
+     *
+     * @param dataDir the new data directory: must not exist, or be an empty directory; its
+     *     parent must exist. Well-formed UTF-16 without NUL characters
+     * @throws NullPointerException if {@code dataDir} is null
+     * @throws IllegalArgumentException if {@code dataDir} is empty, has an unpaired surrogate or
+     *     a NUL character, or is an existing directory that is not empty
+     * @throws IllegalStateException if the index, or the {@link DurableRuntime} of its field, is
+     *     closed
+     * @throws XTreeIoException if {@code dataDir} is a regular file, its parent is missing, or
+     *     a file cannot be written or synced (nothing is left at {@code dataDir})
+     */
+    public void saveTo(String dataDir) {
+        Objects.requireNonNull(dataDir, "dataDir");
+        Checks.dataDir(dataDir);
+        long h = handle.acquire();
+        try {
+            nativeSaveTo(h, dataDir);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * A new {@link PersistenceMode#IN_MEMORY} index holding a copy of this one: of its last
+     * commit for a durable index (every page read from the data directory once), of its current
+     * state for an in-memory one. The copy has the same dimension, precision and labels and
+     * answers every query alike; it is independent afterwards (its writes are visible at once
+     * and never reach the data directory, and it stays usable after this index or its runtime
+     * is closed). With {@link #openReadOnly(String)} this loads a data directory into memory
+     * while other readers may use it too.
+     *
+     * @return a new in-memory index; close it (try-with-resources)
+     * @throws IllegalStateException if the index, or the {@link DurableRuntime} of its field, is
+     *     closed
+     * @throws XTreeIoException if a page cannot be read from the data directory
+     * @throws XTreeCorruptionException if a page read from the data directory is damaged
+     */
+    public IndexDetails toInMemory() {
+        long h = handle.acquire();
+        long copy;
+        try {
+            copy = nativeToInMemory(h);
+        } finally {
+            handle.release();
+        }
+        return new IndexDetails(copy, this);
+    }
+
+    /**
      * Commits the writes made since the last commit. For a {@link PersistenceMode#DURABLE} index
      * they are written to the log as one transaction, made durable as its {@link Durability}
      * says, and become visible to queries when this returns; for a field of a {@link
@@ -784,6 +854,10 @@ public final class IndexDetails implements AutoCloseable {
             int precision, String[] labels, int nodeSize);
 
     private static native long nativeOpenReadOnly(String dataDir);
+
+    private static native void nativeSaveTo(long handle, String dataDir);
+
+    private static native long nativeToInMemory(long handle);
 
     private static native String[] nativeLabels(long handle);
 
