@@ -49,8 +49,9 @@ fn locked_error(dir: &Path, shared: bool, readers: bool, e: impl std::fmt::Displ
          cursor of a closed one that still reads its files); a read-only open must wait until \
          it is closed"
     } else if readers {
-        "read-only openers (runtimes or tools opened read-only, in this or other processes); \
-         a writer must wait until every one of them is closed"
+        "read-only openers (runtimes or tools opened read-only, in this or other processes, or \
+         a snapshot or cursor of a closed one); a writer must wait until every one of them is \
+         closed"
     } else {
         "another opener (a runtime in this or another process, or a snapshot or cursor of a \
          closed runtime that still reads its files)"
