@@ -7,12 +7,12 @@
 //!   directory adopts a copy of the tree as a field, commits its creation and checkpoints, so
 //!   the result is an ordinary committed directory (superblock → manifest → checkpoint →
 //!   segment files, an empty log), with nothing to replay at open.
-//! - Crash safety: everything is written into a temporary sibling of the target (same file
-//!   system), named `.<target name>.xtree-save-<pid>-<nanos>`, and made durable (the engine
-//!   syncs every file it writes and the directory); only then is the sibling renamed to the
-//!   target and the parent directory synced. A crash before the rename leaves no directory at
-//!   the target name (at most the temporary sibling, which a failed save removes and which may
-//!   be deleted whenever no save runs); after it, the target is complete.
+//! - Crash safety: everything is written into a temporary sibling of the target (same file system),
+//!   named `.<target name>.xtree-save-<pid>-<nanos>-<n>` (the name cut to 160 bytes), and made
+//!   durable (the engine syncs every file it writes and the directory); only then is the sibling
+//!   renamed to the target and the parent directory synced. A crash before the rename leaves no
+//!   directory at the target name (at most the temporary sibling, which a failed save removes and
+//!   which may be deleted whenever no save runs); after it, the target is complete.
 //! - [`Field::to_index`] and [`Index::load_from`] go the other way: a new in-memory index
 //!   holding a copy of every page of a durable field's committed state (each page read once,
 //!   checked by its CRC on the way), independent of the runtime and its files afterwards.
@@ -71,9 +71,20 @@ fn check_new_target(target: &Path) -> Result<()> {
     }
 }
 
-/// The temporary sibling of `target` that a save writes into.
+/// Bytes of the target's name that the temporary sibling's name repeats: the rest of it
+/// (`.` + `.xtree-save-<pid>-<nanos>-<n>`, at most 54 bytes) must fit with them in the 255
+/// bytes a file name may have, whatever the target's own length.
+const TEMPORARY_NAME_BYTES: usize = 160;
+
+/// The temporary sibling of `target` that a save writes into:
+/// `.<target name>.xtree-save-<pid>-<nanos>-<n>` next to it, the name cut to its first
+/// [`TEMPORARY_NAME_BYTES`] bytes. Any name the file system accepts (long, not UTF-8) works.
 fn temporary_sibling(target: &Path) -> Result<PathBuf> {
-    let name = target.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    /// Tells apart the temporaries of saves that read the same clock in this process.
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let name = target.file_name().ok_or_else(|| {
         Error::invalid(format!(
             "{} does not end in a directory name",
             target.display()
@@ -83,7 +94,19 @@ fn temporary_sibling(target: &Path) -> Result<PathBuf> {
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_nanos();
-    let tmp = format!(".{name}.xtree-save-{}-{nanos}", std::process::id());
+    let bytes = name.as_bytes();
+    let mut tmp = Vec::with_capacity(TEMPORARY_NAME_BYTES + 64);
+    tmp.push(b'.');
+    tmp.extend_from_slice(&bytes[..bytes.len().min(TEMPORARY_NAME_BYTES)]);
+    tmp.extend_from_slice(
+        format!(
+            ".xtree-save-{}-{nanos}-{}",
+            std::process::id(),
+            SAVES.fetch_add(1, Ordering::Relaxed)
+        )
+        .as_bytes(),
+    );
+    let tmp = std::ffi::OsString::from_vec(tmp);
     Ok(match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.join(tmp),
         _ => PathBuf::from(tmp),
