@@ -615,9 +615,23 @@ impl Inner {
         let snaps = std::mem::take(&mut self.published.write().snaps);
         drop(snaps);
         let fields = std::mem::take(&mut *self.fields.write());
+        let watches: Vec<_> = fields.iter().map(|f| f.index.store_watch()).collect();
         drop(fields);
         self.names.write().clear();
+        // The pages of a field's store hold the directory lock. A page reclamation that the
+        // epoch collector runs on another thread may own the store for a moment and drop it
+        // there, after close has returned: wait for that (the store gone, then the lock held by
+        // nothing but this runtime), so that the lock is free when close returns, unless a
+        // snapshot or cursor still holds it, as documented.
+        let limit = Duration::from_secs(2);
+        let start = Instant::now();
+        let unowned = watches.iter().all(|w| w.wait_unowned(limit));
         let lock = self.lock.lock().take();
+        if let Some(l) = &lock {
+            while unowned && Arc::strong_count(l) > 1 && start.elapsed() < limit {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
         drop(lock);
     }
 }
