@@ -64,6 +64,12 @@
 #define XTREE_ERR_UNSUPPORTED 3
 
 /**
+ * Status: a write (insert, delete, update, commit, field creation) on a runtime opened with
+ * `xtree_runtime_open_read_only`, or on one of its fields.
+ */
+#define XTREE_ERR_READ_ONLY 4
+
+/**
  * Status: an operating-system I/O error (also: the data directory is locked by another opener).
  */
 #define XTREE_ERR_IO 10
@@ -464,6 +470,24 @@ int32_t xtree_live_handles(uint64_t *out);
 int32_t xtree_runtime_open(const char *dir, int32_t durability, struct XtreeRuntime *out);
 
 /**
+ * Opens the existing data directory `dir` (a NUL-terminated UTF-8 path) read-only and writes
+ * the runtime's handle to `*out`: the last committed state is recovered without changing any
+ * file (a torn log tail is read up to the last commit, not cut). Any number of read-only
+ * runtimes, in this and other processes, may hold a directory at once while no writer does.
+ * Queries answer as usual; every write, commit and field creation on the runtime or its
+ * fields returns 4 (`XTREE_ERR_READ_ONLY`); `xtree_runtime_get_field` hands out its fields.
+ * Close it with `xtree_runtime_close`.
+ *
+ * Returns 0; 1 for NULL `dir` or `out` or a non-UTF-8 path; 10 for an I/O error (including a
+ * missing directory, a directory that holds no data directory, and "locked" by a writer);
+ * 11 when the directory's files are damaged. `*out` is the null handle on failure.
+ *
+ * # Safety
+ * `dir` is a NUL-terminated string; `out` a writable `XtreeRuntime`.
+ */
+int32_t xtree_runtime_open_read_only(const char *dir, struct XtreeRuntime *out);
+
+/**
  * Gets the field `name` (NUL-terminated UTF-8, 1..=1024 bytes) of `runtime`, creating it
  * (committed at once, with any pending writes) when it does not exist, and writes a new index
  * handle on it to `*out`. Arguments as `xtree_index_new`; an existing field must have the same
@@ -859,6 +883,24 @@ int32_t xtree_live_handles(uint64_t *out);
  * `dir` is a NUL-terminated string; `out` a writable `XtreeRuntime`.
  */
 int32_t xtree_runtime_open(const char *dir, int32_t durability, struct XtreeRuntime *out);
+
+/**
+ * Opens the existing data directory `dir` (a NUL-terminated UTF-8 path) read-only and writes
+ * the runtime's handle to `*out`: the last committed state is recovered without changing any
+ * file (a torn log tail is read up to the last commit, not cut). Any number of read-only
+ * runtimes, in this and other processes, may hold a directory at once while no writer does.
+ * Queries answer as usual; every write, commit and field creation on the runtime or its
+ * fields returns 4 (`XTREE_ERR_READ_ONLY`); `xtree_runtime_get_field` hands out its fields.
+ * Close it with `xtree_runtime_close`.
+ *
+ * Returns 0; 1 for NULL `dir` or `out` or a non-UTF-8 path; 10 for an I/O error (including a
+ * missing directory, a directory that holds no data directory, and "locked" by a writer);
+ * 11 when the directory's files are damaged. `*out` is the null handle on failure.
+ *
+ * # Safety
+ * `dir` is a NUL-terminated string; `out` a writable `XtreeRuntime`.
+ */
+int32_t xtree_runtime_open_read_only(const char *dir, struct XtreeRuntime *out);
 
 /**
  * Gets the field `name` (NUL-terminated UTF-8, 1..=1024 bytes) of `runtime`, creating it

@@ -1,8 +1,9 @@
 //! The one public error type of the crate, with a stable numeric code shared with Java.
 //!
 //! Java maps [`ErrorKind::InvalidArgument`] to `IllegalArgumentException`, [`ErrorKind::Closed`]
-//! to `IllegalStateException` and every other kind to the `dev.xtree.XTreeException` subclass
-//! carrying the same [`ErrorKind::code`].
+//! and [`ErrorKind::ReadOnly`] to `IllegalStateException`, [`ErrorKind::Unsupported`] to
+//! `UnsupportedOperationException`, and every other kind to the `dev.xtree.XTreeException`
+//! subclass carrying the same [`ErrorKind::code`].
 
 use std::fmt;
 
@@ -17,6 +18,9 @@ pub enum ErrorKind {
     Closed,
     /// The requested feature is not available in this build or mode.
     Unsupported,
+    /// A write (insert, delete, update, commit, checkpoint, field creation) on a runtime opened
+    /// read-only ([`crate::Runtime::open_read_only`]).
+    ReadOnly,
     /// An operating-system I/O error.
     Io,
     /// Bytes read back from storage do not form a valid structure.
@@ -34,6 +38,7 @@ impl ErrorKind {
             ErrorKind::InvalidArgument => 1,
             ErrorKind::Closed => 2,
             ErrorKind::Unsupported => 3,
+            ErrorKind::ReadOnly => 4,
             ErrorKind::Io => 10,
             ErrorKind::Corruption => 11,
             ErrorKind::Poisoned => 12,

@@ -347,6 +347,12 @@ impl Index {
         dispatch!(self, c => c.store.heap_bytes())
     }
 
+    /// A weak handle on this index's page store, to wait after dropping the index until no
+    /// thread of the epoch collector still owns its pages ([`crate::store::memory::StoreWatch`]).
+    pub(crate) fn store_watch(&self) -> crate::store::memory::StoreWatch {
+        dispatch!(self, c => c.store.watch())
+    }
+
     /// Inserts the record (`row_id`, box `[min, max]`). A box with `min == max` is a point.
     ///
     /// # Errors

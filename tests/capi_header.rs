@@ -72,6 +72,7 @@ fn header_declares_every_export_and_hides_the_test_hook() {
         "xtree_cursor_next",
         "xtree_cursor_free",
         "xtree_runtime_open",
+        "xtree_runtime_open_read_only",
         "xtree_runtime_field",
         "xtree_runtime_get_field",
         "xtree_runtime_commit",
@@ -87,6 +88,7 @@ fn header_declares_every_export_and_hides_the_test_hook() {
     for constant in [
         "XTREE_OK 0",
         "XTREE_ERR_INVALID_ARGUMENT 1",
+        "XTREE_ERR_READ_ONLY 4",
         "XTREE_ERR_INTERNAL 99",
     ] {
         assert!(

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use xtree::tools::load::{load_csv, LoadOptions};
-use xtree::{Durability, Runtime, RuntimeOptions, SearchType};
+use xtree::{Durability, Runtime, SearchType};
 
 /// Operator tool for xtree data directories.
 #[derive(Parser)]
@@ -243,13 +243,7 @@ fn query(a: QueryArgs) -> Result<ExitCode, Failure> {
     if !a.dir.is_dir() {
         return Err(Failure(format!("{} is not a directory", a.dir.display())));
     }
-    let rt = Runtime::open(
-        &a.dir,
-        RuntimeOptions {
-            read_only: true,
-            ..RuntimeOptions::default()
-        },
-    )?;
+    let rt = Runtime::open_read_only(&a.dir)?;
     let names = rt.field_names();
     let name = match (&a.field, names.as_slice()) {
         (Some(f), _) => f.clone(),

@@ -13,7 +13,7 @@
 //! # Contract
 //!
 //! Every function returns an `int32_t` status: [`XTREE_OK`] (0) or the [`crate::ErrorKind::code`]
-//! of the failure (1 invalid argument, 2 closed, 3 unsupported, 10 I/O, 11 corruption,
+//! of the failure (1 invalid argument, 2 closed, 3 unsupported, 4 read-only, 10 I/O, 11 corruption,
 //! 12 poisoned, 99 internal). [`xtree_last_error`] returns the message of the calling thread's
 //! last call. No panic crosses the boundary: a panic becomes status 99 with its message.
 //!
@@ -51,6 +51,9 @@ pub const XTREE_ERR_INVALID_ARGUMENT: i32 = 1;
 pub const XTREE_ERR_CLOSED: i32 = 2;
 /// Status: the feature is not available.
 pub const XTREE_ERR_UNSUPPORTED: i32 = 3;
+/// Status: a write (insert, delete, update, commit, field creation) on a runtime opened with
+/// `xtree_runtime_open_read_only`, or on one of its fields.
+pub const XTREE_ERR_READ_ONLY: i32 = 4;
 /// Status: an operating-system I/O error (also: the data directory is locked by another opener).
 pub const XTREE_ERR_IO: i32 = 10;
 /// Status: bytes read back from the data directory do not form a valid structure.
@@ -113,6 +116,7 @@ mod tests {
             (ErrorKind::InvalidArgument, XTREE_ERR_INVALID_ARGUMENT),
             (ErrorKind::Closed, XTREE_ERR_CLOSED),
             (ErrorKind::Unsupported, XTREE_ERR_UNSUPPORTED),
+            (ErrorKind::ReadOnly, XTREE_ERR_READ_ONLY),
             (ErrorKind::Io, XTREE_ERR_IO),
             (ErrorKind::Corruption, XTREE_ERR_CORRUPTION),
             (ErrorKind::Poisoned, XTREE_ERR_POISONED),

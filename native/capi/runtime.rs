@@ -70,6 +70,37 @@ pub unsafe extern "C" fn xtree_runtime_open(
     })
 }
 
+/// Opens the existing data directory `dir` (a NUL-terminated UTF-8 path) read-only and writes
+/// the runtime's handle to `*out`: the last committed state is recovered without changing any
+/// file (a torn log tail is read up to the last commit, not cut). Any number of read-only
+/// runtimes, in this and other processes, may hold a directory at once while no writer does.
+/// Queries answer as usual; every write, commit and field creation on the runtime or its
+/// fields returns 4 (`XTREE_ERR_READ_ONLY`); `xtree_runtime_get_field` hands out its fields.
+/// Close it with `xtree_runtime_close`.
+///
+/// Returns 0; 1 for NULL `dir` or `out` or a non-UTF-8 path; 10 for an I/O error (including a
+/// missing directory, a directory that holds no data directory, and "locked" by a writer);
+/// 11 when the directory's files are damaged. `*out` is the null handle on failure.
+///
+/// # Safety
+/// `dir` is a NUL-terminated string; `out` a writable `XtreeRuntime`.
+#[no_mangle]
+pub unsafe extern "C" fn xtree_runtime_open_read_only(
+    dir: *const c_char,
+    out: *mut XtreeRuntime,
+) -> i32 {
+    call("xtree_runtime_open_read_only", || {
+        // SAFETY: the caller's guarantee for `out`.
+        unsafe { write_out(out, XtreeRuntime { id: 0 }, "out") }?;
+        // SAFETY: the caller's guarantee for `dir`.
+        let path = unsafe { c_str(dir, "dir") }?;
+        let rt = Runtime::open_read_only(path)?;
+        let id = handles::insert(Object::Runtime(Arc::new(rt)))?;
+        // SAFETY: as above; `out` was written once already, so this cannot fail.
+        unsafe { write_out(out, XtreeRuntime { id }, "out") }
+    })
+}
+
 /// Gets the field `name` (NUL-terminated UTF-8, 1..=1024 bytes) of `runtime`, creating it
 /// (committed at once, with any pending writes) when it does not exist, and writes a new index
 /// handle on it to `*out`. Arguments as `xtree_index_new`; an existing field must have the same

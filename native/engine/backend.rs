@@ -93,9 +93,19 @@ pub fn read_all(f: &dyn BackendFile, name: &str, limit: u64) -> Result<Vec<u8>> 
 
 // ---- std::fs -------------------------------------------------------------------------------
 
-/// The operating system's file system, rooted at one directory.
+/// The operating system's file system, rooted at one directory: read-write
+/// ([`StdBackend::new`]) or read-only ([`StdBackend::read_only`]).
 pub struct StdBackend {
     dir: PathBuf,
+    read_only: bool,
+}
+
+/// The `ReadOnly` error of a write through a read-only [`StdBackend`]: `op` on file `name`.
+fn read_only_error(op: &str, name: &str) -> Error {
+    Error::new(
+        ErrorKind::ReadOnly,
+        format!("{op} {name}: the data directory was opened read-only"),
+    )
 }
 
 impl StdBackend {
@@ -116,7 +126,41 @@ impl StdBackend {
         }
         std::fs::create_dir_all(&dir)
             .map_err(|e| io_error("create directory", &dir.display().to_string(), e))?;
-        Ok(StdBackend { dir })
+        Ok(StdBackend {
+            dir,
+            read_only: false,
+        })
+    }
+
+    /// A read-only backend over the existing directory `dir`: files are opened for reading
+    /// only (so a directory the process may not write to can be read), and every write,
+    /// truncation, creation, rename, removal or sync fails with `ReadOnly` without touching
+    /// the file system.
+    ///
+    /// # Errors
+    /// `Io` if `dir` does not exist or is not a directory (it is never created).
+    pub fn read_only(dir: impl AsRef<Path>) -> Result<StdBackend> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            let why = if dir.exists() {
+                "exists and is not a directory"
+            } else {
+                "does not exist"
+            };
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("data directory {} {why}", dir.display()),
+            ));
+        }
+        Ok(StdBackend {
+            dir,
+            read_only: true,
+        })
+    }
+
+    /// Whether this backend refuses writes ([`StdBackend::read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The directory.
@@ -128,6 +172,8 @@ impl StdBackend {
 struct StdFile {
     name: String,
     file: File,
+    /// Opened for reading only: writes, truncations and syncs are refused.
+    read_only: bool,
 }
 
 impl BackendFile for StdFile {
@@ -139,11 +185,17 @@ impl BackendFile for StdFile {
     }
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<()> {
         use std::os::unix::fs::FileExt;
+        if self.read_only {
+            return Err(read_only_error("write", &self.name));
+        }
         self.file
             .write_all_at(buf, offset)
             .map_err(|e| io_error("write", &self.name, e))
     }
     fn sync(&self) -> Result<()> {
+        if self.read_only {
+            return Err(read_only_error("fsync", &self.name));
+        }
         self.file
             .sync_data()
             .map_err(|e| io_error("fsync", &self.name, e))
@@ -156,6 +208,9 @@ impl BackendFile for StdFile {
             .len())
     }
     fn set_len(&self, len: u64) -> Result<()> {
+        if self.read_only {
+            return Err(read_only_error("truncate", &self.name));
+        }
         self.file
             .set_len(len)
             .map_err(|e| io_error("truncate", &self.name, e))
@@ -193,16 +248,21 @@ impl BackendFile for StdFile {
 
 impl Backend for StdBackend {
     fn open(&self, name: &str, create: bool) -> Result<Arc<dyn BackendFile>> {
+        let path = self.dir.join(name);
+        if self.read_only && create && !path.exists() {
+            return Err(read_only_error("create", name));
+        }
         let file = OpenOptions::new()
             .read(true)
-            .write(true)
-            .create(create)
+            .write(!self.read_only)
+            .create(create && !self.read_only)
             .truncate(false)
-            .open(self.dir.join(name))
+            .open(path)
             .map_err(|e| io_error("open", name, e))?;
         Ok(Arc::new(StdFile {
             name: name.to_string(),
             file,
+            read_only: self.read_only,
         }))
     }
     fn exists(&self, name: &str) -> Result<bool> {
@@ -212,10 +272,16 @@ impl Backend for StdBackend {
             .map_err(|e| io_error("stat", name, e))
     }
     fn rename(&self, from: &str, to: &str) -> Result<()> {
+        if self.read_only {
+            return Err(read_only_error("rename", &format!("{from} to {to}")));
+        }
         std::fs::rename(self.dir.join(from), self.dir.join(to))
             .map_err(|e| io_error("rename", &format!("{from} to {to}"), e))
     }
     fn remove(&self, name: &str) -> Result<()> {
+        if self.read_only {
+            return Err(read_only_error("remove", name));
+        }
         match std::fs::remove_file(self.dir.join(name)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error("remove", name, e)),
             _ => Ok(()),
@@ -235,6 +301,12 @@ impl Backend for StdBackend {
         Ok(out)
     }
     fn sync_dir(&self) -> Result<()> {
+        if self.read_only {
+            return Err(read_only_error(
+                "fsync directory",
+                &self.dir.display().to_string(),
+            ));
+        }
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| io_error("fsync directory", &self.dir.display().to_string(), e))

@@ -40,16 +40,40 @@ impl DirLock {
     }
 }
 
-fn locked_error(dir: &Path, e: impl std::fmt::Display) -> Error {
+/// The error of a lock that another opener holds. `shared` is what this opener asked for;
+/// `readers` whether the holders are readers only (found by a probe, so only a hint for the
+/// message: they may have gone or changed since).
+fn locked_error(dir: &Path, shared: bool, readers: bool, e: impl std::fmt::Display) -> Error {
+    let holder = if shared {
+        "a writer (a runtime opened for writing, in this or another process, or a snapshot or \
+         cursor of a closed one that still reads its files); a read-only open must wait until \
+         it is closed"
+    } else if readers {
+        "read-only openers (runtimes or tools opened read-only, in this or other processes, or \
+         a snapshot or cursor of a closed one); a writer must wait until every one of them is \
+         closed"
+    } else {
+        "another opener (a runtime in this or another process, or a snapshot or cursor of a \
+         closed runtime that still reads its files)"
+    };
     Error::new(
         ErrorKind::Io,
         format!(
-            "data directory {} is locked by another opener (a runtime in this or another \
-             process, or a snapshot or cursor of a closed runtime that still reads its files): \
-             {e}",
+            "data directory {} is locked by {holder}: {e}",
             dir.display()
         ),
     )
+}
+
+/// Whether the holders of the lock of `f`, which an exclusive attempt just found held, are
+/// readers only: a shared lock can then be taken (and is released again at once).
+fn held_by_readers(f: &File) -> bool {
+    if f.try_lock_shared().is_ok() {
+        let _ = f.unlock();
+        true
+    } else {
+        false
+    }
 }
 
 fn try_lock(f: &File, shared: bool) -> std::result::Result<(), std::fs::TryLockError> {
@@ -68,7 +92,8 @@ fn try_lock(f: &File, shared: bool) -> std::result::Result<(), std::fs::TryLockE
 pub fn lock_dir(dir: &Path, shared: bool) -> Result<DirLock> {
     let shown = dir.display().to_string();
     let dir_file = File::open(dir).map_err(|e| super::backend::io_error("open", &shown, e))?;
-    try_lock(&dir_file, shared).map_err(|e| locked_error(dir, e))?;
+    try_lock(&dir_file, shared)
+        .map_err(|e| locked_error(dir, shared, !shared && held_by_readers(&dir_file), e))?;
     // The directory is ours now; the lock file is for builds that look only at it. A read-only
     // opener may lack the right to create it: then it goes without.
     let lock_path = dir.join(LOCK_FILE);
@@ -79,7 +104,8 @@ pub fn lock_dir(dir: &Path, shared: bool) -> Result<DirLock> {
         .open(&lock_path);
     let lock_file = match lock_file {
         Ok(f) => {
-            try_lock(&f, shared).map_err(|e| locked_error(dir, e))?;
+            try_lock(&f, shared)
+                .map_err(|e| locked_error(dir, shared, !shared && held_by_readers(&f), e))?;
             Some(f)
         }
         Err(_) if shared => None,
@@ -113,19 +139,15 @@ mod tests {
         let e = lock_dir(dir.path(), false).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Io);
         assert!(e.message().contains("is locked"), "{e}");
-        assert!(
-            lock_dir(dir.path(), true).is_err(),
-            "a reader while a writer holds it"
-        );
+        let e = lock_dir(dir.path(), true).unwrap_err();
+        assert!(e.message().contains("is locked by a writer"), "{e}");
         drop(first);
         let again = lock_dir(dir.path(), false).unwrap();
         drop(again);
         let r1 = lock_dir(dir.path(), true).unwrap();
         let r2 = lock_dir(dir.path(), true).unwrap();
-        assert!(
-            lock_dir(dir.path(), false).is_err(),
-            "a writer while readers hold it"
-        );
+        let e = lock_dir(dir.path(), false).unwrap_err();
+        assert!(e.message().contains("read-only openers"), "{e}");
         drop((r1, r2));
     }
 }

@@ -12,10 +12,13 @@
 //! - [`lock`]: the directory lock;
 //! - [`runtime`]: commit, durability policies, group commit, snapshots, poisoning, close;
 //!   `field`: the handles on its fields; `recovery`: opening and recovering a directory;
-//!   `coordinator`: checkpoints, the background threads and the clean-up of old files.
+//!   `coordinator`: checkpoints, the background threads and the clean-up of old files;
+//! - [`convert`]: in-memory ↔ durable (`Index::save_to`, `Index::load_from`,
+//!   `Field::to_index`).
 
 pub mod backend;
 pub mod checkpoint;
+pub mod convert;
 mod coordinator;
 pub mod failing;
 mod field;
@@ -28,5 +31,6 @@ pub mod segments;
 pub mod superblock;
 pub mod wal;
 
+pub use convert::DEFAULT_FIELD;
 pub use field::{Field, RuntimeSnapshot};
 pub use runtime::{Durability, Runtime, RuntimeOptions, RuntimeStats};

@@ -70,9 +70,27 @@ pub struct RuntimeOptions {
     /// Checkpoint in [`Runtime::close`] when anything was committed since the last one, so that
     /// the next open replays no log.
     pub checkpoint_on_close: bool,
-    /// Open without changing any file (no torn-tail truncation, no clean-up, writes refused):
-    /// for `fsck`, `dump` and `stats`.
+    /// Open without changing any file, under a shared directory lock ([`Runtime::open_read_only`]
+    /// sets it): the directory must exist and be initialised, files are opened for reading
+    /// only, a torn log tail is read up to the last commit but not cut, nothing is cleaned up,
+    /// no background thread runs, and every write (insert, delete, update, commit, checkpoint,
+    /// field creation) fails with `ErrorKind::ReadOnly`. Any number of read-only runtimes, in
+    /// any processes, may hold a directory at once while no writer does. Used by `fsck`,
+    /// `dump` and `stats` too. The durability and checkpoint options are then ignored.
     pub read_only: bool,
+}
+
+impl RuntimeOptions {
+    /// The options of [`Runtime::open_read_only`]: the defaults with `read_only` set and
+    /// background checkpoints and the checkpoint on close off (they would write).
+    pub fn read_only() -> RuntimeOptions {
+        RuntimeOptions {
+            read_only: true,
+            background_checkpoints: false,
+            checkpoint_on_close: false,
+            ..RuntimeOptions::default()
+        }
+    }
 }
 
 impl Default for RuntimeOptions {
@@ -307,6 +325,18 @@ fn poisoned_error(msg: &str) -> Error {
     )
 }
 
+/// The `ReadOnly` error of a write on a read-only runtime (over directory `dir`, if any).
+fn read_only_error(dir: Option<&Path>) -> Error {
+    let what = dir.map_or_else(
+        || "the runtime".to_string(),
+        |d| format!("the runtime of {}", d.display()),
+    );
+    Error::new(
+        ErrorKind::ReadOnly,
+        format!("{what} was opened read-only: writes, commits and checkpoints are refused"),
+    )
+}
+
 impl Inner {
     pub(super) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
@@ -334,10 +364,7 @@ impl Inner {
             ));
         }
         if self.opts.read_only {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "the runtime was opened read-only",
-            ));
+            return Err(read_only_error(self.dir.as_deref()));
         }
         self.check_poisoned()
     }
@@ -588,9 +615,23 @@ impl Inner {
         let snaps = std::mem::take(&mut self.published.write().snaps);
         drop(snaps);
         let fields = std::mem::take(&mut *self.fields.write());
+        let watches: Vec<_> = fields.iter().map(|f| f.index.store_watch()).collect();
         drop(fields);
         self.names.write().clear();
+        // The pages of a field's store hold the directory lock. A page reclamation that the
+        // epoch collector runs on another thread may own the store for a moment and drop it
+        // there, after close has returned: wait for that (the store gone, then the lock held by
+        // nothing but this runtime), so that the lock is free when close returns, unless a
+        // snapshot or cursor still holds it, as documented.
+        let limit = Duration::from_secs(2);
+        let start = Instant::now();
+        let unowned = watches.iter().all(|w| w.wait_unowned(limit));
         let lock = self.lock.lock().take();
+        if let Some(l) = &lock {
+            while unowned && Arc::strong_count(l) > 1 && start.elapsed() < limit {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
         drop(lock);
     }
 }
@@ -599,7 +640,8 @@ impl Runtime {
     /// Opens (creating if needed) the data directory `dir` and recovers its last committed
     /// state: superblock → manifest → checkpoint → log replay. The directory is locked until
     /// [`Runtime::close`] (and while a snapshot of this runtime that may still read its files
-    /// lives).
+    /// lives): exclusively, or shared with other readers when `opts.read_only` is set (then
+    /// see [`Runtime::open_read_only`], which also turns off the options that would write).
     ///
     /// # Errors
     /// `Io` when the directory cannot be created or is locked by another opener (in this or
@@ -607,6 +649,22 @@ impl Runtime {
     /// and for a directory without `SUPERBLOCK` that holds data files.
     pub fn open(dir: impl AsRef<Path>, opts: RuntimeOptions) -> Result<Runtime> {
         Self::open_dir_with(dir, opts, |b| Arc::new(b))
+    }
+
+    /// Opens the existing data directory `dir` read-only under a shared lock and recovers its
+    /// last committed state without changing any file (see [`RuntimeOptions::read_only`]):
+    /// [`Runtime::open`] with `read_only: true`, no background threads and no checkpoint on
+    /// close. Any number of read-only runtimes, in this and other processes, may hold the
+    /// directory at once; a writer's open fails while they do, and this fails while a writer
+    /// holds it. Reads answer as on a writable runtime; every write, commit, checkpoint and
+    /// field creation fails with `ErrorKind::ReadOnly`.
+    ///
+    /// # Errors
+    /// `Io` when `dir` does not exist, is not a data directory (no `SUPERBLOCK`; nothing is
+    /// created), is locked by a writer (in this or another process), or a file cannot be
+    /// read; `Corruption` for damaged or missing files.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Runtime> {
+        Self::open(dir, RuntimeOptions::read_only())
     }
 
     /// Opens the data directory `dir` like [`Runtime::open`] (and locks it), but does every
@@ -621,7 +679,11 @@ impl Runtime {
         wrap: impl FnOnce(StdBackend) -> Arc<dyn Backend>,
     ) -> Result<Runtime> {
         let dir = dir.as_ref();
-        let backend = StdBackend::new(dir)?;
+        let backend = if opts.read_only {
+            StdBackend::read_only(dir)?
+        } else {
+            StdBackend::new(dir)?
+        };
         let lock = Arc::new(lock_dir(dir, opts.read_only)?);
         Self::open_inner(wrap(backend), opts, Some(lock), Some(dir.to_path_buf()))
     }
@@ -805,6 +867,47 @@ impl Runtime {
         }
         self.inner.commit()?;
         Ok(self.get(name)?.expect("the field was just created"))
+    }
+
+    /// Creates field `name` holding the tree of `index` (moved in, its pages unchanged), commits
+    /// the creation and writes a checkpoint of it, so that the pages reach the segment files
+    /// through the normal checkpoint path. Only for a runtime that nothing else uses and whose
+    /// directory is not yet visible under its final name ([`super::convert`]): the log records
+    /// the creation but not the pages, so a crash between the commit and the checkpoint
+    /// would recover the field empty.
+    ///
+    /// # Errors
+    /// `InvalidArgument` when the field exists or the name is not 1..=1024 bytes; as
+    /// [`Runtime::commit`] and [`Runtime::checkpoint`] otherwise.
+    pub(super) fn adopt_field(&self, name: &str, index: Index) -> Result<()> {
+        if name.is_empty() || name.len() > 1024 {
+            return Err(Error::invalid("a field name has 1..=1024 bytes"));
+        }
+        {
+            let mut w = self.inner.w.lock();
+            self.inner.check_writable()?;
+            if self.inner.names.read().contains_key(name) {
+                return Err(Error::invalid(format!("field {name} exists")));
+            }
+            let id = self.inner.fields.read().len() as u32;
+            let o = index.options();
+            let meta = FieldMeta {
+                name: name.to_string(),
+                dimension: o.dimension,
+                precision: o.precision,
+                labels: o.labels,
+                node_size: o.node_size,
+            };
+            ops::put_create_field(&mut w.pending, id, &meta);
+            self.inner.fields.write().push(Arc::new(FieldInner {
+                meta: Arc::new(meta),
+                index,
+            }));
+            self.inner.names.write().insert(name.to_string(), id);
+        }
+        self.inner.commit()?;
+        self.checkpoint()?;
+        Ok(())
     }
 
     /// The existing field `name`, if any.

@@ -41,6 +41,21 @@ pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeOpen<'local>(
     })
 }
 
+/// `long nativeOpenReadOnly(String dataDir)`: opens the existing data directory read-only under
+/// a shared lock ([`Runtime::open_read_only`]); writes on it fail with `ErrorKind::ReadOnly`
+/// (Java's `IllegalStateException`).
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeOpenReadOnly<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    data_dir: JString<'local>,
+) -> jlong {
+    call(&mut env, "DurableRuntime.nativeOpenReadOnly", |env| {
+        let data_dir = convert::data_dir(env, &data_dir, "dataDir")?;
+        Ok(into_handle(Arc::new(Runtime::open_read_only(&data_dir)?)))
+    })
+}
+
 /// The runtime options of a Java `Durability.ordinal()`: the library defaults otherwise.
 fn options(durability: jint) -> BridgeResult<RuntimeOptions> {
     Ok(RuntimeOptions {
@@ -115,6 +130,25 @@ pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeField<'local>(
             Arc::clone(runtime),
             false,
         )))
+    })
+}
+
+/// `long nativeGetField(long handle, String name)`: a new `IndexDetails` handle on the existing
+/// field `name` that does not own the runtime, or 0 when there is no such field.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeGetField<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+) -> jlong {
+    call(&mut env, "DurableRuntime.nativeGetField", |env| {
+        let name = convert::string(env, &name, "name")?;
+        let runtime = runtime(handle)?;
+        Ok(match runtime.get(&name)? {
+            Some(field) => into_handle(IndexHandle::durable(field, Arc::clone(runtime), false)),
+            None => 0,
+        })
     })
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use jni::objects::{JClass, JDoubleArray, JLongArray, JObjectArray, JString};
-use jni::sys::{jboolean, jint, jlong, jlongArray, jobject};
+use jni::sys::{jboolean, jint, jlong, jlongArray, jobject, jobjectArray};
 use jni::JNIEnv;
 
 use super::convert::{self, borrow_handle, into_handle, take_handle, to_jlong};
@@ -19,7 +19,7 @@ use crate::{
 
 /// Name of the one field of a runtime opened by the single-index constructor
 /// `new IndexDetails(..., PersistenceMode.DURABLE, dataDir)`.
-pub(crate) const DEFAULT_FIELD: &str = "default";
+pub(crate) use crate::engine::DEFAULT_FIELD;
 
 /// What an `IndexDetails` handle holds. Each method forwards to the same-named method of the
 /// in-memory [`Index`] or the durable [`Field`]; the bridge adds no index logic.
@@ -54,6 +54,14 @@ impl IndexHandle {
             runtime,
             owns_runtime,
         })
+    }
+
+    /// The index's dimension, precision, labels and node size.
+    fn options(&self) -> IndexOptions {
+        match self {
+            IndexHandle::Memory(ix) => ix.options(),
+            IndexHandle::Durable(d) => d.field.options(),
+        }
     }
 
     fn len(&self) -> Result<u64> {
@@ -137,6 +145,23 @@ impl IndexHandle {
         match self {
             IndexHandle::Memory(ix) => ix.cursor(ty, min, max),
             IndexHandle::Durable(d) => d.field.cursor(ty, min, max),
+        }
+    }
+
+    /// Saves the index (a durable field: its committed state) into the new data directory
+    /// `dir`; see [`Index::save_to`].
+    fn save_to(&self, dir: &str) -> Result<()> {
+        match self {
+            IndexHandle::Memory(ix) => ix.save_to(dir),
+            IndexHandle::Durable(d) => d.field.save_to(dir),
+        }
+    }
+
+    /// A new in-memory copy of the index (a durable field: of its committed state).
+    fn to_memory(&self) -> Result<Index> {
+        match self {
+            IndexHandle::Memory(ix) => ix.copy(),
+            IndexHandle::Durable(d) => d.field.to_index(),
         }
     }
 
@@ -259,6 +284,100 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeOpen<'local>(
             Arc::new(runtime),
             true,
         )))
+    })
+}
+
+/// `long nativeOpenReadOnly(String dataDir)`: opens the existing data directory read-only
+/// ([`Runtime::open_read_only`]) with its field [`DEFAULT_FIELD`], owned by the handle.
+///
+/// Errors: `InvalidArgument` when the directory has no field [`DEFAULT_FIELD`] (it was not
+/// written by the single-index constructor), else as [`Runtime::open_read_only`].
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_IndexDetails_nativeOpenReadOnly<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    data_dir: JString<'local>,
+) -> jlong {
+    call(&mut env, "IndexDetails.nativeOpenReadOnly", |env| {
+        let data_dir = convert::data_dir(env, &data_dir, "dataDir")?;
+        let runtime = Runtime::open_read_only(&data_dir)?;
+        let found = runtime.get(DEFAULT_FIELD).and_then(|f| {
+            f.ok_or_else(|| {
+                Error::invalid(format!(
+                    "data directory {data_dir} has no field \"{DEFAULT_FIELD}\" (its fields: \
+                     {:?}); open it with DurableRuntime.openReadOnly",
+                    runtime.field_names()
+                ))
+            })
+        });
+        let field = match found {
+            Ok(field) => field,
+            Err(e) => {
+                // Release the shared lock now; the error says what went wrong.
+                let _ = runtime.close();
+                return Err(e.into());
+            }
+        };
+        Ok(into_handle(IndexHandle::durable(
+            field,
+            Arc::new(runtime),
+            true,
+        )))
+    })
+}
+
+/// `void nativeSaveTo(long handle, String dataDir)`: saves the index into the new data
+/// directory `dataDir` as its field [`DEFAULT_FIELD`] ([`Index::save_to`]).
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_IndexDetails_nativeSaveTo<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    data_dir: JString<'local>,
+) {
+    call(&mut env, "IndexDetails.nativeSaveTo", |env| {
+        let data_dir = convert::data_dir(env, &data_dir, "dataDir")?;
+        Ok(index(handle)?.save_to(&data_dir)?)
+    })
+}
+
+/// `long nativeToInMemory(long handle)`: a new in-memory `IndexDetails` handle holding a copy
+/// of the index (of a durable field's committed state).
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_IndexDetails_nativeToInMemory<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    call(&mut env, "IndexDetails.nativeToInMemory", |_| {
+        let copy = index(handle)?.to_memory()?;
+        Ok(into_handle(IndexHandle::Memory(copy)))
+    })
+}
+
+/// `String[] nativeLabels(long handle)`: the labels of the index, one per dimension.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_IndexDetails_nativeLabels<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    call(&mut env, "IndexDetails.nativeLabels", |env| {
+        let labels = index(handle)?.options().labels;
+        convert::new_string_array(env, &labels)
+    })
+    .into_raw()
+}
+
+/// `int nativePrecision(long handle)`: the storage precision in bits, 32 or 64.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_IndexDetails_nativePrecision<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jint {
+    call(&mut env, "IndexDetails.nativePrecision", |_| {
+        Ok(index(handle)?.options().precision as jint)
     })
 }
 

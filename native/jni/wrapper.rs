@@ -48,6 +48,7 @@ fn java_class(kind: ErrorKind) -> &'static str {
         ErrorKind::InvalidArgument => "java/lang/IllegalArgumentException",
         ErrorKind::Closed => "java/lang/IllegalStateException",
         ErrorKind::Unsupported => "java/lang/UnsupportedOperationException",
+        ErrorKind::ReadOnly => "java/lang/IllegalStateException",
         ErrorKind::Io => "dev/xtree/XTreeIoException",
         ErrorKind::Corruption => "dev/xtree/XTreeCorruptionException",
         ErrorKind::Poisoned => "dev/xtree/XTreePoisonedException",
@@ -129,10 +130,11 @@ pub extern "system" fn Java_dev_xtree_NativeBridgeTest_nativeFail<'local>(
     code: jint,
 ) -> jlong {
     call(&mut env, "NativeBridgeTest.nativeFail", |_| {
-        const KINDS: [ErrorKind; 7] = [
+        const KINDS: [ErrorKind; 8] = [
             ErrorKind::InvalidArgument,
             ErrorKind::Closed,
             ErrorKind::Unsupported,
+            ErrorKind::ReadOnly,
             ErrorKind::Io,
             ErrorKind::Corruption,
             ErrorKind::Poisoned,

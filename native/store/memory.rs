@@ -300,6 +300,41 @@ pub struct MemoryStore {
     writer: Arc<Mutex<()>>,
 }
 
+/// A weak handle on a [`MemoryStore`]'s state, to wait until the last transient owner of it
+/// is gone (see [`StoreWatch::wait_unowned`]).
+pub struct StoreWatch(std::sync::Weak<Inner>);
+
+impl StoreWatch {
+    /// Waits, up to `limit`, until the store's state is dropped (or being dropped, perhaps on
+    /// another thread), unless a registered snapshot still owns it (then it lives on as long as
+    /// the snapshot does, by design). Returns whether the state is gone.
+    ///
+    /// Besides the store and its snapshots, the only owner of the state is a page reclamation
+    /// of [`MemoryTxn::publish`], which the epoch collector may run on any thread of the
+    /// process: it upgrades its weak reference for the moment it frees pages, and if the store
+    /// is dropped meanwhile, that thread drops the state (and, for the durable store, closes
+    /// the files and releases the directory lock its pages hold) after the store's owner
+    /// believed it gone. The owner calls this after dropping the store to wait that out.
+    pub fn wait_unowned(&self, limit: std::time::Duration) -> bool {
+        let start = std::time::Instant::now();
+        loop {
+            let Some(inner) = self.0.upgrade() else {
+                return true;
+            };
+            let snapshots = !inner.snapshots.lock().is_empty();
+            // If the other owner let go meanwhile, this drops the state here and now.
+            drop(inner);
+            if snapshots {
+                return false;
+            }
+            if start.elapsed() >= limit {
+                return self.0.strong_count() == 0;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
+    }
+}
+
 impl Default for MemoryStore {
     fn default() -> Self {
         Self::new()
@@ -394,6 +429,11 @@ impl MemoryStore {
     pub fn version(&self) -> Version {
         let g = epoch::pin();
         self.inner.version(&g)
+    }
+
+    /// A weak handle to wait, after dropping the store, until its state is gone.
+    pub fn watch(&self) -> StoreWatch {
+        StoreWatch(Arc::downgrade(&self.inner))
     }
 
     /// A short-lived reader of the current version (pins the epoch; do not hold it for long).

@@ -10,7 +10,7 @@ use crate::engine::manifest::{self, Manifest};
 use crate::engine::segments::SegmentStats;
 use crate::engine::superblock;
 use crate::engine::wal;
-use crate::engine::{Runtime, RuntimeOptions};
+use crate::engine::Runtime;
 use crate::error::Result;
 use crate::xtree::check::TreeStats;
 
@@ -98,7 +98,7 @@ pub fn fsck(dir: &Path) -> Result<Report> {
         ));
     }
     let _lock = crate::engine::lock::lock_dir(dir, true)?;
-    let backend = StdBackend::new(dir)?;
+    let backend = StdBackend::read_only(dir)?;
     let mut problems = Vec::new();
     let mut notes = Vec::new();
     let files: Vec<(String, u64)> = backend
@@ -171,12 +171,7 @@ pub fn fsck(dir: &Path) -> Result<Report> {
             }
             seq += 1;
         }
-        let opts = RuntimeOptions {
-            read_only: true,
-            background_checkpoints: false,
-            ..RuntimeOptions::default()
-        };
-        match Runtime::open(dir, opts) {
+        match Runtime::open_read_only(dir) {
             Ok(rt) => {
                 report.epoch = rt.stats().epoch;
                 match rt.verify_checkpoint() {

@@ -606,6 +606,33 @@ static void test_durable(const char *scratch) {
     OK(xtree_index_free(tfield));
     OK(xtree_runtime_close(rt));
 
+    /* Session 3: two read-only runtimes at once; a writer is refused while they hold the
+       directory, and every write returns XTREE_ERR_READ_ONLY. */
+    XtreeRuntime ro1 = {0}, ro2 = {0};
+    EXPECT(XTREE_ERR_INVALID_ARGUMENT, xtree_runtime_open_read_only(NULL, &ro1));
+    EXPECT(XTREE_ERR_INVALID_ARGUMENT, xtree_runtime_open_read_only(dir, NULL));
+    char absent[4096];
+    snprintf(absent, sizeof absent, "%s/absent", scratch);
+    EXPECT(XTREE_ERR_IO, xtree_runtime_open_read_only(absent, &ro1));
+    CHECK(ro1.id == 0);
+    OK(xtree_runtime_open_read_only(dir, &ro1));
+    OK(xtree_runtime_open_read_only(dir, &ro2));
+    EXPECT(XTREE_ERR_IO, xtree_runtime_open(dir, XTREE_DURABILITY_STRICT, &rt));
+    XtreeIndex rog = {0};
+    OK(xtree_runtime_get_field(ro2, "geo", &rog));
+    OK(xtree_index_len(rog, &len));
+    CHECK(len == N);
+    EXPECT(XTREE_ERR_READ_ONLY, xtree_index_insert_point(rog, 1, origin, 2));
+    EXPECT(XTREE_ERR_READ_ONLY, xtree_index_delete(rog, 1, origin, origin, 2, &hit));
+    EXPECT(XTREE_ERR_READ_ONLY, xtree_index_commit(rog, NULL));
+    EXPECT(XTREE_ERR_READ_ONLY, xtree_runtime_commit(ro1, NULL));
+    EXPECT(XTREE_ERR_READ_ONLY, xtree_runtime_field(ro1, "new", 1, 32, tl, 1, 0, &tfield));
+    OK(xtree_index_len(rog, &len));
+    CHECK(len == N);
+    OK(xtree_index_free(rog));
+    OK(xtree_runtime_close(ro1));
+    OK(xtree_runtime_close(ro2));
+
     /* A regular file as the data directory is an I/O error. */
     char file[4096];
     snprintf(file, sizeof file, "%s/plain-file", scratch);

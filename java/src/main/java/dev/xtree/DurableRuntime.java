@@ -1,5 +1,6 @@
 package dev.xtree;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -24,7 +25,10 @@ import java.util.Objects;
  * #close()} or a crash. Opening the directory again recovers the last committed state.
  *
  * <p>The directory is locked while the runtime is open: a second open, in this or another
- * process, throws {@link XTreeIoException} until {@link #close()}.
+ * process, throws {@link XTreeIoException} until {@link #close()}. {@link #openReadOnly(String)}
+ * takes the lock shared instead: any number of read-only runtimes, in this and other processes,
+ * may read a directory at once while no writer holds it; a writer's open fails while they do,
+ * and theirs while a writer does.
  *
  * <p>Thread safety: all methods may be called from any number of threads at once. {@link
  * #close()} is idempotent, waits for calls in flight on this object, and afterwards every call
@@ -35,13 +39,17 @@ import java.util.Objects;
 public final class DurableRuntime implements AutoCloseable {
     private final String dataDir;
     private final Durability durability;
+    private final boolean readOnly;
     private final NativeHandle handle;
 
-    private DurableRuntime(String dataDir, Durability durability, long nativeHandle) {
+    private DurableRuntime(String dataDir, Durability durability, boolean readOnly,
+            long nativeHandle) {
         this.dataDir = dataDir;
         this.durability = durability;
+        this.readOnly = readOnly;
         this.handle = new NativeHandle(this, nativeHandle,
-                "DurableRuntime(" + dataDir + ")", DurableRuntime::nativeFree);
+                "DurableRuntime(" + dataDir + (readOnly ? ", read-only)" : ")"),
+                DurableRuntime::nativeFree);
     }
 
     /**
@@ -86,7 +94,44 @@ public final class DurableRuntime implements AutoCloseable {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(durability, "durability");
         Checks.dataDir(dataDir);
-        return new DurableRuntime(dataDir, durability, nativeOpen(dataDir, durability.ordinal()));
+        return new DurableRuntime(dataDir, durability, false,
+                nativeOpen(dataDir, durability.ordinal()));
+    }
+
+    /**
+     * Opens an existing data directory read-only and recovers its last committed state without
+     * changing any file (a log tail torn by a crash is read up to the last commit, not cut).
+     * The directory lock is taken shared: any number of read-only runtimes, in this and other
+     * processes, may hold the directory at once, while {@link #open(String, Durability)} (and
+     * the durable {@link IndexDetails} constructor) fails with {@link XTreeIoException} until
+     * every one of them is closed; this fails likewise while a writer holds it.
+     *
+     * <p>Queries answer as on a writable runtime. Every write throws {@link
+     * IllegalStateException}: {@link #commit()}, {@link #checkpoint()}, creating a field with
+     * {@link #field(String, int, int, String[])}, and insert, update, delete and commit on its
+     * fields. {@link #field(String)} opens the existing fields; {@link #durability()} is {@link
+     * Durability#BALANCED}, which a read-only runtime never uses. {@link #close()} writes
+     * nothing and releases the lock (once no cursor opened earlier may still read the files).
+     *
+     * @param dataDir the data directory, which must exist and hold a data directory (it is
+     *     never created): well-formed UTF-16 (no unpaired surrogate) without NUL characters
+     * @return the open read-only runtime, holding the shared directory lock until {@link
+     *     #close()}
+     * @throws NullPointerException if {@code dataDir} is null
+     * @throws IllegalArgumentException if {@code dataDir} is empty, has an unpaired surrogate or
+     *     a NUL character
+     * @throws XTreeIoException if the directory does not exist, is a regular file, holds no
+     *     data directory, cannot be read, or is locked by a writer (in this or another process)
+     * @throws XTreeCorruptionException if its files are damaged
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
+     *     NativeLibrary})
+     */
+    public static DurableRuntime openReadOnly(String dataDir) {
+        NativeLibrary.load();
+        Objects.requireNonNull(dataDir, "dataDir");
+        Checks.dataDir(dataDir);
+        return new DurableRuntime(dataDir, Durability.BALANCED, true,
+                nativeOpenReadOnly(dataDir));
     }
 
     /**
@@ -115,7 +160,7 @@ public final class DurableRuntime implements AutoCloseable {
         } finally {
             faults.release();
         }
-        return new DurableRuntime(dataDir, durability, h);
+        return new DurableRuntime(dataDir, durability, false, h);
     }
 
     /**
@@ -141,7 +186,8 @@ public final class DurableRuntime implements AutoCloseable {
      *     surrogate, the dimension, precision or number of labels is wrong, a label is blank,
      *     repeated or has an unpaired surrogate, or the field exists with another dimension,
      *     precision or labels
-     * @throws IllegalStateException if the runtime is closed
+     * @throws IllegalStateException if the runtime is closed, or it is {@linkplain
+     *     #openReadOnly read-only} and the field does not exist
      * @throws XTreeIoException if committing the creation fails
      * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
      */
@@ -158,7 +204,38 @@ public final class DurableRuntime implements AutoCloseable {
         }
         return IndexDetails.ofField(field, "IndexDetails(field \"" + name + "\" of " + dataDir
                 + ", dimension=" + dimension + ", precision=" + precision + ")",
-                dimension, precision, copy);
+                dimension, precision, copy, readOnly);
+    }
+
+    /**
+     * Opens the existing field {@code name}, with the dimension, precision and labels it was
+     * created with: the way to read a directory whose fields' parameters the caller does not
+     * know (as after {@link #openReadOnly(String)}). The returned index is as from {@link
+     * #field(String, int, int, String[])}.
+     *
+     * @param name the field name: well-formed UTF-16 (no unpaired surrogate)
+     * @return a durable index on the field; close it (try-with-resources)
+     * @throws NullPointerException if {@code name} is null
+     * @throws IllegalArgumentException if there is no field {@code name} (see {@link
+     *     #fieldNames()}) or the name has an unpaired surrogate
+     * @throws IllegalStateException if the runtime is closed
+     */
+    public IndexDetails field(String name) {
+        Objects.requireNonNull(name, "name");
+        Checks.wellFormed("name", name);
+        long h = handle.acquire();
+        long field;
+        try {
+            field = nativeGetField(h, name);
+        } finally {
+            handle.release();
+        }
+        if (field == 0) {
+            throw new IllegalArgumentException("no field \"" + name + "\" in " + dataDir
+                    + " (its fields: " + Arrays.toString(fieldNames()) + ")");
+        }
+        return IndexDetails.ofExistingField(field, "field \"" + name + "\" of " + dataDir,
+                readOnly);
     }
 
     /**
@@ -183,7 +260,8 @@ public final class DurableRuntime implements AutoCloseable {
      *
      * @return the epoch of the commit (a number that grows with each commit that wrote
      *     something; with nothing pending, the epoch of the last commit)
-     * @throws IllegalStateException if the runtime is closed
+     * @throws IllegalStateException if the runtime is closed or {@linkplain #openReadOnly
+     *     read-only}
      * @throws XTreeIoException if writing or syncing the log fails; the runtime is then
      *     poisoned
      * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
@@ -203,7 +281,8 @@ public final class DurableRuntime implements AutoCloseable {
      *
      * @return true if a checkpoint was written, false if the current one already covers the
      *     last commit
-     * @throws IllegalStateException if the runtime is closed
+     * @throws IllegalStateException if the runtime is closed or {@linkplain #openReadOnly
+     *     read-only}
      * @throws XTreeIoException if writing fails; the runtime is then poisoned
      * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
      */
@@ -246,10 +325,19 @@ public final class DurableRuntime implements AutoCloseable {
     /**
      * The durability policy the runtime was opened with.
      *
-     * @return the policy
+     * @return the policy ({@link Durability#BALANCED}, unused, for a read-only runtime)
      */
     public Durability durability() {
         return durability;
+    }
+
+    /**
+     * Whether the runtime was opened with {@link #openReadOnly(String)}.
+     *
+     * @return true for a read-only runtime, whose writes throw {@link IllegalStateException}
+     */
+    public boolean isReadOnly() {
+        return readOnly;
     }
 
     /**
@@ -279,12 +367,17 @@ public final class DurableRuntime implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "DurableRuntime(" + dataDir + ", " + durability + (isClosed() ? ", closed)" : ")");
+        return "DurableRuntime(" + dataDir + ", " + (readOnly ? "read-only" : durability)
+                + (isClosed() ? ", closed)" : ")");
     }
 
     // The native bridge (native/jni/durable_runtime.rs). Every method takes the handle first.
 
     private static native long nativeOpen(String dataDir, int durability);
+
+    private static native long nativeOpenReadOnly(String dataDir);
+
+    private static native long nativeGetField(long handle, String name);
 
     private static native long nativeOpenWithFaults(String dataDir, int durability,
             long faultPlan);

@@ -29,6 +29,10 @@ import java.util.Objects;
  * {@link DurableRuntime#field}; once their runtime is closed, every call on them but {@link
  * #close()} throws {@link IllegalStateException}.
  *
+ * <p>{@link #openReadOnly(String)} opens the data directory of a durable index read-only, under
+ * a lock shared with other readers (in this and other processes); its writes throw {@link
+ * IllegalStateException}.
+ *
  * <p>Thread safety: all methods may be called from any number of threads at once. Writes are
  * serialised inside the library; queries never block and see each write (in-memory) or each
  * commit (durable) completely or not at all. {@link #close()} waits for calls in flight; calls
@@ -66,6 +70,7 @@ public final class IndexDetails implements AutoCloseable {
     private final int precision;
     private final String[] labels;
     private final PersistenceMode mode;
+    private final boolean readOnly;
     private final NativeHandle handle;
 
     /**
@@ -225,26 +230,99 @@ public final class IndexDetails implements AutoCloseable {
         this.precision = precision;
         this.labels = copy;
         this.mode = mode;
+        this.readOnly = false;
         this.handle = new NativeHandle(this, h, what, IndexDetails::nativeFree);
     }
 
     /**
-     * Wraps a handle made by {@code DurableRuntime.nativeField}; the parameters were checked by
-     * {@link #checkParameters}.
+     * Wraps a handle on a durable field (made by {@code DurableRuntime.nativeField}, {@code
+     * DurableRuntime.nativeGetField} or {@link #nativeOpenReadOnly}); the parameters were checked
+     * by {@link #checkParameters} or come from the field itself.
      */
     private IndexDetails(long nativeHandle, String what, int dimension, int precision,
-            String[] labelsCopy) {
+            String[] labelsCopy, boolean readOnly) {
         this.dimension = dimension;
         this.precision = precision;
         this.labels = labelsCopy;
         this.mode = PersistenceMode.DURABLE;
+        this.readOnly = readOnly;
         this.handle = new NativeHandle(this, nativeHandle, what, IndexDetails::nativeFree);
+    }
+
+    /** Wraps an in-memory handle made by {@link #nativeToInMemory}, with this index's shape. */
+    private IndexDetails(long nativeHandle, IndexDetails shape) {
+        this.dimension = shape.dimension;
+        this.precision = shape.precision;
+        this.labels = shape.labels;
+        this.mode = PersistenceMode.IN_MEMORY;
+        this.readOnly = false;
+        this.handle = new NativeHandle(this, nativeHandle, "IndexDetails(dimension=" + dimension
+                + ", precision=" + precision + ", copy)", IndexDetails::nativeFree);
     }
 
     /** A durable index on a field of a {@link DurableRuntime}, which keeps owning the runtime. */
     static IndexDetails ofField(long nativeHandle, String what, int dimension, int precision,
-            String[] labelsCopy) {
-        return new IndexDetails(nativeHandle, what, dimension, precision, labelsCopy);
+            String[] labelsCopy, boolean readOnly) {
+        return new IndexDetails(nativeHandle, what, dimension, precision, labelsCopy, readOnly);
+    }
+
+    /**
+     * A durable index on an existing field whose parameters are read from the handle; {@code
+     * what} names it ("field "geo" of /dir"). The handle is freed if reading them fails.
+     */
+    static IndexDetails ofExistingField(long nativeHandle, String what, boolean readOnly) {
+        String[] fieldLabels;
+        int fieldPrecision;
+        try {
+            fieldLabels = nativeLabels(nativeHandle);
+            fieldPrecision = nativePrecision(nativeHandle);
+        } catch (RuntimeException | Error e) {
+            try {
+                nativeFree(nativeHandle);
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        return new IndexDetails(nativeHandle, "IndexDetails(" + what + ", dimension="
+                + fieldLabels.length + ", precision=" + fieldPrecision
+                + (readOnly ? ", read-only)" : ")"), fieldLabels.length, fieldPrecision,
+                fieldLabels, readOnly);
+    }
+
+    /**
+     * Opens the data directory of a durable index (one written by {@code new IndexDetails(...,
+     * PersistenceMode.DURABLE, dataDir)}) read-only, with the dimension, precision and labels
+     * it was created with. The last committed state is recovered without changing any file (a
+     * log tail torn by a crash is read up to the last commit, not cut), under a directory lock
+     * shared with other read-only openers: any number of them, in this and other processes, may
+     * read the directory at once, while a writer's open throws {@link XTreeIoException} until
+     * every one of them is closed, and this throws it while a writer holds the directory.
+     *
+     * <p>Queries answer as on the writable index. Writes ({@code insert}, {@code insertBatch},
+     * {@code delete}, {@code update}, {@link #commit()}) throw {@link IllegalStateException}.
+     * {@link #close()} writes nothing and releases the lock (once no cursor opened earlier may
+     * still read the files). For a directory of several fields use {@link
+     * DurableRuntime#openReadOnly(String)}.
+     *
+     * @param dataDir the data directory, which must exist and hold a durable index (it is never
+     *     created): well-formed UTF-16 without NUL characters
+     * @return the open read-only index; close it (try-with-resources)
+     * @throws NullPointerException if {@code dataDir} is null
+     * @throws IllegalArgumentException if {@code dataDir} is empty, has an unpaired surrogate or
+     *     a NUL character, or the directory holds no single-index field (only fields of a {@link
+     *     DurableRuntime} with other names)
+     * @throws XTreeIoException if the directory does not exist, is a regular file, holds no
+     *     data directory, cannot be read, or is locked by a writer (in this or another process)
+     * @throws XTreeCorruptionException if its files are damaged
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
+     *     NativeLibrary})
+     */
+    public static IndexDetails openReadOnly(String dataDir) {
+        NativeLibrary.load();
+        Objects.requireNonNull(dataDir, "dataDir");
+        Checks.dataDir(dataDir);
+        return ofExistingField(nativeOpenReadOnly(dataDir), "DURABLE " + dataDir, true);
     }
 
     /**
@@ -308,6 +386,16 @@ public final class IndexDetails implements AutoCloseable {
     }
 
     /**
+     * Whether writes are refused: true for an index opened with {@link #openReadOnly(String)}
+     * and for a field of a read-only {@link DurableRuntime}.
+     *
+     * @return true when every write throws {@link IllegalStateException}
+     */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /**
      * Whether {@link #close()} has been called.
      *
      * @return true once closed
@@ -341,7 +429,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if {@code point} is null
      * @throws IllegalArgumentException if {@code point} has the wrong length or a NaN or
      *     infinite coordinate
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public void insert(long rowId, double[] point) {
         checkCoords("point", point);
@@ -362,7 +451,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if {@code min} or {@code max} is null
      * @throws IllegalArgumentException if a bound has the wrong length, a NaN or infinite value,
      *     or {@code min[d] > max[d]}
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public void insert(long rowId, double[] min, double[] max) {
         checkCoords("min", min);
@@ -386,7 +476,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if an array is null
      * @throws IllegalArgumentException if {@code coords} has the wrong length or holds a NaN or
      *     infinite value
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public void insertBatch(long[] rowIds, double[] coords) {
         Objects.requireNonNull(rowIds, "rowIds");
@@ -409,7 +500,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if an array is null
      * @throws IllegalArgumentException if a bounds array has the wrong length, holds a NaN or
      *     infinite value, or some {@code min > max}
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public void insertBatch(long[] rowIds, double[] mins, double[] maxs) {
         Objects.requireNonNull(rowIds, "rowIds");
@@ -434,7 +526,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if {@code min} or {@code max} is null
      * @throws IllegalArgumentException if a bound has the wrong length, a NaN, or {@code min >
      *     max}
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public boolean delete(long rowId, double[] min, double[] max) {
         checkCoords("min", min);
@@ -455,7 +548,8 @@ public final class IndexDetails implements AutoCloseable {
      * @return true if such a record existed (one copy is removed), false otherwise
      * @throws NullPointerException if {@code point} is null
      * @throws IllegalArgumentException if {@code point} has the wrong length or a NaN
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public boolean delete(long rowId, double[] point) {
         return delete(rowId, point, point);
@@ -475,7 +569,8 @@ public final class IndexDetails implements AutoCloseable {
      * @throws NullPointerException if an array is null
      * @throws IllegalArgumentException if a bound has the wrong length, a NaN, {@code min >
      *     max}, or a new bound is infinite
-     * @throws IllegalStateException if the index is closed
+     * @throws IllegalStateException if the index is closed or {@linkplain #isReadOnly()
+     *     read-only}
      */
     public boolean update(
             long rowId, double[] oldMin, double[] oldMax, double[] newMin, double[] newMax) {
@@ -593,6 +688,65 @@ public final class IndexDetails implements AutoCloseable {
     }
 
     /**
+     * Persists this index into a new data directory, which then opens as a {@link
+     * PersistenceMode#DURABLE} index with the same records and answers ({@code new
+     * IndexDetails(dimension(), precision(), labels(), PersistenceMode.DURABLE, dataDir)}, or
+     * {@link #openReadOnly(String)}). The node pages are written unchanged, the way a
+     * checkpoint writes them, so the directory is an ordinary committed one with nothing to
+     * replay at open. This index is not changed and stays usable; for a durable index its last
+     * commit is saved (not its pending writes). Crash-safe: the directory is written under a
+     * temporary name next to {@code dataDir} ({@code .<name>.xtree-save-...}), synced, and
+     * renamed into place, so a failure or crash during the save leaves nothing at {@code
+     * dataDir}.
+     *
+     * @param dataDir the new data directory: must not exist, or be an empty directory; its
+     *     parent must exist. Well-formed UTF-16 without NUL characters
+     * @throws NullPointerException if {@code dataDir} is null
+     * @throws IllegalArgumentException if {@code dataDir} is empty, has an unpaired surrogate or
+     *     a NUL character, or is an existing directory that is not empty
+     * @throws IllegalStateException if the index, or the {@link DurableRuntime} of its field, is
+     *     closed
+     * @throws XTreeIoException if {@code dataDir} is a regular file, its parent is missing, or
+     *     a file cannot be written or synced (nothing is left at {@code dataDir})
+     */
+    public void saveTo(String dataDir) {
+        Objects.requireNonNull(dataDir, "dataDir");
+        Checks.dataDir(dataDir);
+        long h = handle.acquire();
+        try {
+            nativeSaveTo(h, dataDir);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * A new {@link PersistenceMode#IN_MEMORY} index holding a copy of this one: of its last
+     * commit for a durable index (every page read from the data directory once), of its current
+     * state for an in-memory one. The copy has the same dimension, precision and labels and
+     * answers every query alike; it is independent afterwards (its writes are visible at once
+     * and never reach the data directory, and it stays usable after this index or its runtime
+     * is closed). With {@link #openReadOnly(String)} this loads a data directory into memory
+     * while other readers may use it too.
+     *
+     * @return a new in-memory index; close it (try-with-resources)
+     * @throws IllegalStateException if the index, or the {@link DurableRuntime} of its field, is
+     *     closed
+     * @throws XTreeIoException if a page cannot be read from the data directory
+     * @throws XTreeCorruptionException if a page read from the data directory is damaged
+     */
+    public IndexDetails toInMemory() {
+        long h = handle.acquire();
+        long copy;
+        try {
+            copy = nativeToInMemory(h);
+        } finally {
+            handle.release();
+        }
+        return new IndexDetails(copy, this);
+    }
+
+    /**
      * Commits the writes made since the last commit. For a {@link PersistenceMode#DURABLE} index
      * they are written to the log as one transaction, made durable as its {@link Durability}
      * says, and become visible to queries when this returns; for a field of a {@link
@@ -604,7 +758,7 @@ public final class IndexDetails implements AutoCloseable {
      *     something; with nothing pending, the epoch of the last commit), or 0 for an in-memory
      *     index
      * @throws IllegalStateException if the index, or the {@link DurableRuntime} of its field, is
-     *     closed
+     *     closed, or a durable index is {@linkplain #isReadOnly() read-only}
      * @throws XTreeIoException if writing or syncing the log fails; the runtime is then
      *     poisoned
      * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
@@ -661,6 +815,7 @@ public final class IndexDetails implements AutoCloseable {
     public String toString() {
         return "IndexDetails(dimension=" + dimension + ", precision=" + precision
                 + (mode == PersistenceMode.DURABLE ? ", DURABLE" : "")
+                + (readOnly ? ", read-only" : "")
                 + (isClosed() ? ", closed)" : ")");
     }
 
@@ -697,6 +852,16 @@ public final class IndexDetails implements AutoCloseable {
 
     private static native long nativeOpen(String dataDir, int durability, int dimension,
             int precision, String[] labels, int nodeSize);
+
+    private static native long nativeOpenReadOnly(String dataDir);
+
+    private static native void nativeSaveTo(long handle, String dataDir);
+
+    private static native long nativeToInMemory(long handle);
+
+    private static native String[] nativeLabels(long handle);
+
+    private static native int nativePrecision(long handle);
 
     private static native long nativeCommit(long handle);
 

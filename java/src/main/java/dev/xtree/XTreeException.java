@@ -6,7 +6,8 @@ package dev.xtree;
  * shared with the Rust library ({@code xtree::ErrorKind::code}); codes never change meaning.
  *
  * <p>Misuse is reported with standard unchecked exceptions instead: {@link
- * IllegalArgumentException} for bad input, {@link IllegalStateException} after {@code close()},
+ * IllegalArgumentException} for bad input, {@link IllegalStateException} after {@code close()}
+ * and for writes on a read-only index or runtime ({@link DurableRuntime#openReadOnly}),
  * {@link UnsupportedOperationException} for features not available, {@link NullPointerException}
  * for null arguments.
  */

@@ -339,6 +339,7 @@ public class NativeBridgeTest {
             {1, IllegalArgumentException.class},
             {2, IllegalStateException.class},
             {3, UnsupportedOperationException.class},
+            {4, IllegalStateException.class},
             {10, XTreeIoException.class},
             {11, XTreeCorruptionException.class},
             {12, XTreePoisonedException.class},
@@ -353,6 +354,6 @@ public class NativeBridgeTest {
                 assertEquals(code, ((XTreeException) t).code());
             }
         }
-        assertThrows(IllegalArgumentException.class, () -> nativeFail(4));
+        assertThrows(IllegalArgumentException.class, () -> nativeFail(5));
     }
 }
