@@ -15,7 +15,9 @@
 //!
 //! Run: `cargo bench --bench durable` (N = 1,000,000); `XTREE_BENCH_N=10000000 cargo bench
 //! --bench durable` for the 10M figures of `docs/benchmarks.md`; `XTREE_BENCH_PART=commits`
-//! runs only the commit latency and group commit part. Data goes to a temporary
+//! runs only the commit latency and group commit part; `XTREE_BENCH_PART=convert` only the
+//! in-memory → durable (`Index::save_to`) and back (`Index::load_from`) part, with answers
+//! asserted equal across the source, the loaded copy and the saved directory. Data goes to a temporary
 //! directory under `target/`.
 
 #[path = "../tests/common/mod.rs"]
@@ -125,9 +127,97 @@ fn commits() {
     }
 }
 
+/// Bytes of the regular files in `dir` as allocated on disk (`st_blocks`) and as their lengths
+/// (the log is preallocated, so the two differ).
+fn dir_bytes(dir: &std::path::Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .filter(|m| m.is_file())
+        .fold((0, 0), |(a, l), m| (a + m.blocks() * 512, l + m.len()))
+}
+
+/// In-memory → durable (`Index::save_to`) and back (`Index::load_from`), N clustered points
+/// (`XTREE_BENCH_N`, default 1M): times, bytes on disk, and answers asserted equal.
+fn convert() {
+    let n: usize = std::env::var("XTREE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let points = geonames_clustered(99, n).expect("data/cities1000.csv.gz");
+    let rows: Vec<u64> = (0..n as u64).collect();
+    let coords: Vec<f64> = points.iter().flat_map(|p| [p[0], p[1]]).collect();
+    println!("convert bench: N = {n} clustered 2-D points, precision 64");
+    println!(
+        "load average at start: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    let mem = Index::with_options(opts2()).unwrap();
+    for (r, c) in rows.chunks(BATCH).zip(coords.chunks(BATCH * 2)) {
+        mem.insert_points(r, c).unwrap();
+    }
+    let heap = mem.heap_bytes();
+    let parent = bench_dir("convert");
+    let target = parent.join("saved");
+    let t = Instant::now();
+    mem.save_to(&target).unwrap();
+    let save = t.elapsed();
+    let (alloc, len) = dir_bytes(&target);
+    let t = Instant::now();
+    let loaded = Index::load_from(&target, "default").unwrap();
+    let load = t.elapsed();
+    let t = Instant::now();
+    let rt = Runtime::open_read_only(&target).unwrap();
+    let reopen = t.elapsed();
+    let field = rt.get("default").unwrap().expect("the saved field");
+    let mut rng = SplitMix64::new(5);
+    let mut hits = 0u64;
+    for (lo, hi) in windows(&mut rng, 0.0001, 1_000) {
+        let mut a = mem.search(SearchType::Intersects, &lo, &hi).unwrap();
+        let mut b = loaded.search(SearchType::Intersects, &lo, &hi).unwrap();
+        let mut c = field.search(SearchType::Intersects, &lo, &hi).unwrap();
+        a.sort_unstable();
+        b.sort_unstable();
+        c.sort_unstable();
+        assert_eq!(a, b, "loaded copy vs source");
+        assert_eq!(a, c, "saved directory vs source");
+        hits += a.len() as u64;
+    }
+    for p in points.iter().step_by((n / 1000).max(1)).take(1000) {
+        let a = mem.nearest(p, 10).unwrap();
+        assert_eq!(a, loaded.nearest(p, 10).unwrap(), "kNN loaded vs source");
+        assert_eq!(a, field.nearest(p, 10).unwrap(), "kNN saved vs source");
+    }
+    rt.close().unwrap();
+    println!(
+        "in-memory heap {:.0} MB; save_to {:.3} s ({:.0} MB/s of heap); directory {:.0} MB on disk \
+         ({:.0} MB of file lengths, log preallocated), {:.1} B/point on disk",
+        heap as f64 / 1e6,
+        save.as_secs_f64(),
+        heap as f64 / 1e6 / save.as_secs_f64(),
+        alloc as f64 / 1e6,
+        len as f64 / 1e6,
+        alloc as f64 / n as f64
+    );
+    println!(
+        "load_from {:.3} s; open_read_only {:.3} s; 1,000 windows ({hits} hits) and 1,000 kNN(10) \
+         equal across source, loaded copy and saved directory",
+        load.as_secs_f64(),
+        reopen.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&parent);
+}
+
 fn main() {
     if std::env::var("XTREE_BENCH_PART").is_ok_and(|p| p == "commits") {
         commits();
+        return;
+    }
+    if std::env::var("XTREE_BENCH_PART").is_ok_and(|p| p == "convert") {
+        convert();
         return;
     }
     let n: usize = std::env::var("XTREE_BENCH_N")
