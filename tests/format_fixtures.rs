@@ -247,3 +247,80 @@ fn bless() {
     rt.close().unwrap();
     pack_dir(&dd);
 }
+
+/// Kinds of the pages of tree bytes: (point leaves, box leaves, directories).
+fn page_kinds(bytes: &[u8]) -> (usize, usize, usize) {
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let dims = u32_at(8);
+    let mut at = 48;
+    for _ in 0..dims {
+        at += 4 + u32_at(at);
+    }
+    let mut kinds = (0, 0, 0);
+    for _ in 0..u64_at(40) {
+        let words = u64_at(at + 8) as usize;
+        match bytes[at + 16] {
+            3 => kinds.0 += 1,
+            1 => kinds.1 += 1,
+            2 => kinds.2 += 1,
+            k => panic!("kind {k}"),
+        }
+        at += 16 + 8 * words;
+    }
+    kinds
+}
+
+/// Leaves of points are point leaves (half the coordinate bytes); a box arriving in one turns
+/// it into a box leaf, and every answer stays that of the oracle, at both precisions.
+#[test]
+fn point_leaves_hold_points_and_give_way_to_boxes() {
+    for precision in [32u32, 64] {
+        let index = Index::new(2, precision, labels(2)).unwrap();
+        let mut oracle = BruteForce::new(2, precision);
+        for (i, p) in points().iter().enumerate() {
+            index.insert_point(i as u64, p).unwrap();
+            oracle.insert(i as u64, p, p);
+        }
+        let (points_leaves, box_leaves, _) = page_kinds(&index.to_bytes().unwrap());
+        assert!(
+            points_leaves > 1 && box_leaves == 0,
+            "{points_leaves} {box_leaves}"
+        );
+        // Boxes around some of the points, and a box with min -0.0 and max +0.0 (not a point:
+        // the bits differ) that must come back with both signs.
+        for (k, p) in points().iter().enumerate().step_by(97) {
+            let id = (N + k) as u64;
+            let (lo, hi) = ([p[0] - 0.5, p[1]], [p[0] + 0.5, p[1] + 0.25]);
+            index.insert(id, &lo, &hi).unwrap();
+            oracle.insert(id, &lo, &hi);
+        }
+        let zero = (2 * N) as u64;
+        index.insert(zero, &[-0.0, 1.0], &[0.0, 1.0]).unwrap();
+        oracle.insert(zero, &[-0.0, 1.0], &[0.0, 1.0]);
+        index.check().unwrap();
+        let (_, box_leaves, _) = page_kinds(&index.to_bytes().unwrap());
+        assert!(box_leaves >= 1);
+        compare(
+            &oracle,
+            2,
+            |ty, a, b| index.search(ty, a, b).unwrap(),
+            |p, k| index.nearest(p, k).unwrap(),
+        );
+        // Deleting the boxes keeps the leaves valid (kind 1 holding points is fine).
+        for (k, p) in points().iter().enumerate().step_by(97) {
+            let id = (N + k) as u64;
+            let (lo, hi) = ([p[0] - 0.5, p[1]], [p[0] + 0.5, p[1] + 0.25]);
+            assert!(index.delete(id, &lo, &hi).unwrap());
+            assert!(oracle.delete(id, &lo, &hi));
+        }
+        index.check().unwrap();
+        let again = Index::from_bytes(&index.to_bytes().unwrap()).unwrap();
+        compare(
+            &oracle,
+            2,
+            |ty, a, b| again.search(ty, a, b).unwrap(),
+            |p, k| again.nearest(p, k).unwrap(),
+        );
+    }
+}

@@ -274,10 +274,10 @@ fn a_page_with_the_highest_handle_loads_in_little_memory() {
     let ix = random_index(31, 2, 64, 3000, true, 1);
     let mut bytes = ix.to_bytes().expect("to_bytes");
     let table = page_table(&bytes);
-    // A leaf (kind byte 1) and the directory page that names it.
+    // A leaf (kind byte 1, or 3 for a point leaf) and the directory page that names it.
     let &(leaf_at, leaf_id, _, _) = table
         .iter()
-        .find(|&&(_, _, w, _)| bytes[w] == 1)
+        .find(|&&(_, _, w, _)| bytes[w] == 1 || bytes[w] == 3)
         .expect("a leaf");
     let high = xtree::store::MAX_HANDLE; // tag 0
     let mut renamed = 0;

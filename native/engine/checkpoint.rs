@@ -28,9 +28,13 @@ use crate::store::{NodeId, NIL};
 pub const MAGIC: &[u8; 8] = b"XTREECKP";
 /// Magic bytes of the trailer.
 pub const END_MAGIC: &[u8; 8] = b"XTCKPEND";
-/// Format version of checkpoint files. Version 1 (whole page images) was written only by
-/// pre-release builds and is refused with a message saying so.
-pub const FORMAT_VERSION: u32 = 2;
+/// Format version of checkpoint files: 3 (the segment pages it names may be point leaves,
+/// node kind 3). Version 2 (no point leaves; the same layout otherwise) is read as well.
+/// Version 1 (whole page images) was written only by pre-release builds and is refused with
+/// a message saying so.
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest version read.
+pub const FORMAT_VERSION_MIN: u32 = 2;
 /// Bytes of the file header.
 pub const HEADER: usize = 64;
 const FIELD_FIXED: usize = 28;
@@ -201,7 +205,7 @@ pub fn read(backend: &dyn Backend, name: &str) -> Result<Loaded> {
              not read by this one: rebuild the index from its source data",
         ));
     }
-    if version != FORMAT_VERSION {
+    if !(FORMAT_VERSION_MIN..=FORMAT_VERSION).contains(&version) {
         return Err(corrupt(name, format!("unknown format version {version}")));
     }
     let nfields = u32::from_le_bytes(h[12..16].try_into().expect("4")) as u64;

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::backend::{read_all, Backend};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Format version written in every manifest.
-pub const FORMAT_VERSION: u32 = 2;
+/// Format version written in every manifest (3: segment pages may be point leaves; see
+/// `checkpoint::FORMAT_VERSION`). Manifests of versions 1 to 3 are read.
+pub const FORMAT_VERSION: u32 = 3;
 /// Largest manifest accepted from disk.
 pub const MAX_BYTES: u64 = 16 << 20;
 

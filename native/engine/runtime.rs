@@ -1135,7 +1135,8 @@ mod tests {
             assert_eq!((s.commits, s.log_syncs, s.epoch), (2, 2, 2), "{s:?}");
             assert!(s.commit_nanos_max > 0 && s.commit_nanos_max <= s.commit_nanos_total);
             assert_eq!(s.fields, vec![("geo".to_string(), 2000)]);
-            assert!(s.heap_bytes >= 2000 * 40, "{s:?}");
+            // 2000 points in point leaves: 8 bytes of row id and 16 of coordinates each, at least.
+            assert!(s.heap_bytes >= 2000 * 24, "{s:?}");
             assert_eq!(s.loaded_bytes, 0);
             assert_eq!(s.checkpoints, 0);
             assert_eq!(s.disk_bytes, files_bytes());
@@ -1189,7 +1190,7 @@ mod tests {
         let inf = [f64::INFINITY, f64::INFINITY];
         assert_eq!(f.count(SearchType::Intersects, &all, &inf).unwrap(), 2031);
         let s = rt.try_stats().unwrap();
-        assert!(s.loaded_bytes >= 2031 * 40, "{s:?}");
+        assert!(s.loaded_bytes >= 2031 * 24, "{s:?}");
         assert_eq!(s.heap_bytes, 0);
     }
 }

@@ -36,9 +36,11 @@ use crate::xtree::params::MAX_HEIGHT;
 
 /// Magic bytes at the start of [`Index::to_bytes`] output.
 pub const BYTES_MAGIC: [u8; 4] = *b"XTRB";
-/// Version of the byte layout written by [`Index::to_bytes`]; [`Index::from_bytes`] reads this
-/// version only.
-pub const BYTES_VERSION: u32 = 1;
+/// Version of the byte layout written by [`Index::to_bytes`]: 2 (point leaves, node kind 3,
+/// may appear). [`Index::from_bytes`] reads versions 1 (no point leaves) and 2.
+pub const BYTES_VERSION: u32 = 2;
+/// The oldest version [`Index::from_bytes`] reads.
+pub const BYTES_VERSION_MIN: u32 = 1;
 
 const MAGIC_AT: usize = 0;
 const VERSION_AT: usize = MAGIC_AT + 4;
@@ -171,9 +173,10 @@ impl Index {
             at: VERSION_AT,
         };
         let version = r.u32("version")?;
-        if version != BYTES_VERSION {
+        if !(BYTES_VERSION_MIN..=BYTES_VERSION).contains(&version) {
             return Err(corrupt(format!(
-                "version {version} is not supported (this library reads {BYTES_VERSION})"
+                "version {version} is not supported (this library reads \
+                 {BYTES_VERSION_MIN} to {BYTES_VERSION})"
             )));
         }
         let dimension = r.u32("dimension")? as usize;
@@ -228,6 +231,12 @@ impl Index {
                 .collect();
             check_page(precision, dimension, &words)
                 .map_err(|e| corrupt(format!("page {p} (node {id:#x}): {}", e.message())))?;
+            let points = (words[0] & 0xff) as u8 == crate::xtree::node::KIND_POINTS;
+            if points && version < 2 {
+                return Err(corrupt(format!(
+                    "page {p} (node {id:#x}) is a point leaf, which version {version} has not"
+                )));
+            }
             if at.insert(id, p).is_some() {
                 return Err(corrupt(format!("node {id:#x} appears twice")));
             }

@@ -4,7 +4,9 @@
 //! when the root splits.
 
 use super::choose_subtree::choose_subtree;
-use super::node::{init_page, Entries, NodeMut, NodeRef};
+use super::node::{
+    init_page, init_point_page, is_point, point_page_words, Entries, NodeMut, NodeRef,
+};
 use super::params::MAX_HEIGHT;
 use super::split::{plan, SplitPlan};
 use super::{axis_bit, Shape};
@@ -66,8 +68,17 @@ impl<'a, C: Coord, T: PageWrite> Writer<'a, C, T> {
         hist: u64,
     ) -> Vec<u64> {
         let d = self.shape.dims;
-        let mut words = vec![0u64; self.shape.words(level, cap)];
-        init_page::<C>(&mut words, d, cap, level);
+        // A leaf whose records are all points stores one coordinate per axis (node module doc).
+        let points = level == 0 && idx.iter().all(|&i| is_point(e.mbr(i, d)));
+        let mut words = if points {
+            let mut words = vec![0u64; point_page_words(d, C::BYTES, cap)];
+            init_point_page::<C>(&mut words, d, cap);
+            words
+        } else {
+            let mut words = vec![0u64; self.shape.words(level, cap)];
+            init_page::<C>(&mut words, d, cap, level);
+            words
+        };
         let mut w = NodeMut::<C>::new(&mut words, d).expect("a freshly built page is valid");
         w.set_own_history([hist, 0, 0, 0]);
         for &i in idx {
@@ -161,6 +172,15 @@ impl<'a, C: Coord, T: PageWrite> Writer<'a, C, T> {
                 let r = self.node(node)?;
                 if r.count() < r.h.capacity {
                     let (pid, ph, pm) = &pending;
+                    if r.h.points && !is_point(pm) {
+                        // A box into a point leaf: the leaf becomes a box leaf, same capacity.
+                        let mut e = Entries::from_node(&r);
+                        e.push(*pid, *ph, pm);
+                        let all: Vec<usize> = (0..e.len()).collect();
+                        let page = self.build_page(0, r.h.capacity, &e, &all, r.own_history()[0]);
+                        self.txn.replace(node, page)?;
+                        return Ok(());
+                    }
                     self.node_mut(node)?.push(*pid, *ph, pm);
                     return Ok(());
                 }

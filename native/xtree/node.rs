@@ -3,14 +3,21 @@
 //! A page is a slice of little-endian 64-bit words (8-byte aligned):
 //!
 //! ```text
-//! word 0      kind: u8 (1 leaf, 2 directory) | coord bytes: u8 (4/8) << 8 | dims: u16 << 16 | count: u32 << 32
+//! word 0      kind: u8 (1 leaf, 2 directory, 3 point leaf) | coord bytes: u8 (4/8) << 8 | dims: u16 << 16 | count: u32 << 32
 //! word 1      capacity: u32 | level: u32 << 32        (level 0 = leaf)
 //! words 2..6  split history of this node: 256-bit set of axes its MBR was split along
 //! words 6..8  reserved (0)
 //! then        ids[capacity]: u64         (row ids in leaves, child NodeIDs in directories)
 //! then        hist[capacity]: u64        (directories only: each child's split history, axis mod 64)
-//! then        coords: per axis a, min_a[capacity] then max_a[capacity], as f32 or f64
+//! then        coords: per axis a, min_a[capacity] then max_a[capacity], as f32 or f64;
+//!             in a point leaf (every record a point) one array per axis, x_a[capacity]
 //! ```
+//!
+//! A point leaf has the capacity of a leaf and half its coordinate bytes: its records are
+//! points (min = max on every axis), so one coordinate per axis serves as both bounds. Readers
+//! see no difference ([`NodeRef::min`] and [`NodeRef::max`] return the same array); the writer
+//! builds a point leaf whenever every entry of a new leaf is a point, and turns it into a box
+//! leaf when a box arrives (see `insert`).
 //!
 //! Structure of arrays: a scan over one axis reads a contiguous array. Capacity follows from the
 //! node size and dimension ([`capacity_for`]); a supernode is a directory page whose capacity is a
@@ -26,6 +33,8 @@ const HEADER_WORDS: usize = HEADER_BYTES / 8;
 pub const KIND_LEAF: u8 = 1;
 /// Page kind byte of a directory node.
 pub const KIND_DIR: u8 = 2;
+/// Page kind byte of a point leaf (one coordinate per axis and entry).
+pub const KIND_POINTS: u8 = 3;
 /// Smallest capacity a node may have, whatever the node size and dimension.
 pub const MIN_CAPACITY: usize = 4;
 
@@ -42,6 +51,21 @@ pub fn page_words(dims: usize, coord_bytes: usize, capacity: usize, dir: bool) -
     fixed + (2 * dims * capacity * coord_bytes).div_ceil(8)
 }
 
+/// Number of 64-bit words of a point leaf page.
+pub fn point_page_words(dims: usize, coord_bytes: usize, capacity: usize) -> usize {
+    HEADER_WORDS + capacity + (dims * capacity * coord_bytes).div_ceil(8)
+}
+
+/// Coordinate arrays per axis: 1 in a point leaf, 2 (min and max) otherwise.
+#[inline]
+fn arrays_per_axis(points: bool) -> usize {
+    if points {
+        1
+    } else {
+        2
+    }
+}
+
 fn coords_word_offset(capacity: usize, dir: bool) -> usize {
     HEADER_WORDS + capacity * if dir { 2 } else { 1 }
 }
@@ -55,6 +79,8 @@ fn corrupt(what: &str) -> Error {
 pub struct Header {
     /// True for a directory node.
     pub dir: bool,
+    /// True for a point leaf ([`KIND_POINTS`]).
+    pub points: bool,
     /// Number of dimensions.
     pub dims: usize,
     /// Live entries.
@@ -78,9 +104,10 @@ impl Header {
         let count = (w0 >> 32) as usize;
         let capacity = (words[1] & 0xffff_ffff) as usize;
         let level = (words[1] >> 32) as u32;
-        let dir = match kind {
-            KIND_LEAF => false,
-            KIND_DIR => true,
+        let (dir, points) = match kind {
+            KIND_LEAF => (false, false),
+            KIND_DIR => (true, false),
+            KIND_POINTS => (false, true),
             _ => return Err(corrupt("unknown kind")),
         };
         if width != C::BYTES || hdims != dims {
@@ -94,11 +121,17 @@ impl Header {
         if dir != (level > 0) {
             return Err(corrupt("level does not match kind"));
         }
-        if words.len() < page_words(dims, C::BYTES, capacity, dir) {
+        let need = if points {
+            point_page_words(dims, C::BYTES, capacity)
+        } else {
+            page_words(dims, C::BYTES, capacity, dir)
+        };
+        if words.len() < need {
             return Err(corrupt("shorter than its capacity"));
         }
         Ok(Header {
             dir,
+            points,
             dims,
             count,
             capacity,
@@ -144,6 +177,29 @@ pub fn init_page<C: Coord>(words: &mut [u64], dims: usize, capacity: usize, leve
     words[1] = capacity as u64 | ((level as u64) << 32);
 }
 
+/// Writes a fresh empty point leaf header into `words` (which must be
+/// [`point_page_words`]`(..)` long, zeroed).
+pub fn init_point_page<C: Coord>(words: &mut [u64], dims: usize, capacity: usize) {
+    words[0] = KIND_POINTS as u64 | ((C::BYTES as u64) << 8) | ((dims as u64) << 16);
+    words[1] = capacity as u64;
+}
+
+/// Offset in the coordinate area of axis `a`'s lower bounds.
+#[inline]
+fn min_offset(h: &Header, a: usize) -> usize {
+    arrays_per_axis(h.points) * a * h.capacity
+}
+
+/// Offset in the coordinate area of axis `a`'s upper bounds (the lower ones in a point leaf).
+#[inline]
+fn max_offset(h: &Header, a: usize) -> usize {
+    if h.points {
+        a * h.capacity
+    } else {
+        (2 * a + 1) * h.capacity
+    }
+}
+
 /// A read-only view of a node page.
 #[derive(Clone, Copy)]
 pub struct NodeRef<'a, C: Coord> {
@@ -158,7 +214,7 @@ impl<'a, C: Coord> NodeRef<'a, C> {
     pub fn new(words: &'a [u64], dims: usize) -> Result<Self> {
         let h = Header::parse::<C>(words, dims)?;
         let off = coords_word_offset(h.capacity, h.dir);
-        let n = 2 * dims * h.capacity;
+        let n = arrays_per_axis(h.points) * dims * h.capacity;
         let coords: &[C] = bytemuck::cast_slice(&words[off..]);
         Ok(NodeRef {
             h,
@@ -207,17 +263,18 @@ impl<'a, C: Coord> NodeRef<'a, C> {
         [self.words[2], self.words[3], self.words[4], self.words[5]]
     }
 
-    /// Lower bounds of axis `a` for the live entries.
+    /// Lower bounds of axis `a` for the live entries (a point leaf's coordinates).
     #[inline]
     pub fn min(&self, a: usize) -> &'a [C] {
-        let o = 2 * a * self.h.capacity;
+        let o = min_offset(&self.h, a);
         &self.coords[o..o + self.h.count]
     }
 
-    /// Upper bounds of axis `a` for the live entries.
+    /// Upper bounds of axis `a` for the live entries (a point leaf's coordinates, the same
+    /// array as [`NodeRef::min`]).
     #[inline]
     pub fn max(&self, a: usize) -> &'a [C] {
-        let o = (2 * a + 1) * self.h.capacity;
+        let o = max_offset(&self.h, a);
         &self.coords[o..o + self.h.count]
     }
 
@@ -225,10 +282,9 @@ impl<'a, C: Coord> NodeRef<'a, C> {
     #[inline]
     pub fn mbr_into(&self, i: usize, out: &mut [C]) {
         let d = self.h.dims;
-        let cap = self.h.capacity;
         for a in 0..d {
-            out[a] = self.coords[2 * a * cap + i];
-            out[d + a] = self.coords[(2 * a + 1) * cap + i];
+            out[a] = self.coords[min_offset(&self.h, a) + i];
+            out[d + a] = self.coords[max_offset(&self.h, a) + i];
         }
     }
 
@@ -279,7 +335,7 @@ impl<'a, C: Coord> NodeMut<'a, C> {
 
     fn coords_mut(&mut self) -> &mut [C] {
         let off = coords_word_offset(self.h.capacity, self.h.dir);
-        let n = 2 * self.h.dims * self.h.capacity;
+        let n = arrays_per_axis(self.h.points) * self.h.dims * self.h.capacity;
         let c: &mut [C] = bytemuck::cast_slice_mut(&mut self.words[off..]);
         &mut c[..n]
     }
@@ -295,28 +351,32 @@ impl<'a, C: Coord> NodeMut<'a, C> {
     }
 
     /// Overwrites entry `i` (i < capacity) with `id`, split history `hist` and MBR `m`.
+    /// Panics when `m` is not a point and this is a point leaf (callers check with
+    /// [`NodeMut::holds`]; storing it would lose its extent).
     pub fn write_entry(&mut self, i: usize, id: u64, hist: u64, m: &[C]) {
-        let d = self.h.dims;
         let cap = self.h.capacity;
         self.words[HEADER_WORDS + i] = id;
         if self.h.dir {
             self.words[HEADER_WORDS + cap + i] = hist;
         }
-        let c = self.coords_mut();
-        for a in 0..d {
-            c[2 * a * cap + i] = m[a];
-            c[(2 * a + 1) * cap + i] = m[d + a];
-        }
+        self.set_mbr(i, m);
     }
 
-    /// Overwrites only the MBR of entry `i`.
+    /// Whether this page can hold MBR `m`: any, except a box (not a point) in a point leaf.
+    #[inline]
+    pub fn holds(&self, m: &[C]) -> bool {
+        !self.h.points || is_point(m)
+    }
+
+    /// Overwrites only the MBR of entry `i`. Panics as [`NodeMut::write_entry`].
     pub fn set_mbr(&mut self, i: usize, m: &[C]) {
+        assert!(self.holds(m), "a box written into a point leaf");
         let d = self.h.dims;
-        let cap = self.h.capacity;
+        let h = self.h;
         let c = self.coords_mut();
         for a in 0..d {
-            c[2 * a * cap + i] = m[a];
-            c[(2 * a + 1) * cap + i] = m[d + a];
+            c[min_offset(&h, a) + i] = m[a];
+            c[max_offset(&h, a) + i] = m[d + a];
         }
     }
 
@@ -359,6 +419,14 @@ impl<'a, C: Coord> NodeMut<'a, C> {
     pub fn clear(&mut self) {
         self.set_count(0);
     }
+}
+
+/// Whether the flat MBR `m` (`2·dims` coordinates) is a point: min and max the same bits on
+/// every axis (so a point leaf gives back exactly what was stored, -0.0 and +0.0 included).
+#[inline]
+pub fn is_point<C: Coord>(m: &[C]) -> bool {
+    let d = m.len() / 2;
+    bytemuck::cast_slice::<C, u8>(&m[..d]) == bytemuck::cast_slice::<C, u8>(&m[d..])
 }
 
 /// Entries taken out of a node, flat: `mbrs` holds `2·dims` coordinates per entry.

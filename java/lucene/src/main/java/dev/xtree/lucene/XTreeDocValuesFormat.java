@@ -44,7 +44,9 @@ public final class XTreeDocValuesFormat extends DocValuesFormat {
     static final String DATA_EXTENSION = "xtd";
     /** Version of the two segment files; see FORMAT.md for the history. */
     static final int VERSION_START = 0;
-    static final int VERSION_CURRENT = VERSION_START;
+    /** Version 1: the trees are tree bytes of version 2 (point leaves may appear). */
+    static final int VERSION_POINT_LEAVES = 1;
+    static final int VERSION_CURRENT = VERSION_POINT_LEAVES;
 
     private final DocValuesFormat delegate;
 
