@@ -636,6 +636,14 @@ impl Inner {
     }
 }
 
+/// Field names have 1..=1024 bytes.
+fn check_field_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 1024 {
+        return Err(Error::invalid("a field name has 1..=1024 bytes"));
+    }
+    Ok(())
+}
+
 impl Runtime {
     /// Opens (creating if needed) the data directory `dir` and recovers its last committed
     /// state: superblock → manifest → checkpoint → log replay. The directory is locked until
@@ -839,9 +847,7 @@ impl Runtime {
             }
             return Ok(f);
         }
-        if name.is_empty() || name.len() > 1024 {
-            return Err(Error::invalid("a field name has 1..=1024 bytes"));
-        }
+        check_field_name(name)?;
         let index = Index::with_options(options.clone())?;
         {
             let mut w = self.inner.w.lock();
@@ -850,23 +856,31 @@ impl Runtime {
                 drop(w);
                 return self.field(name, options);
             }
-            let id = self.inner.fields.read().len() as u32;
-            let meta = FieldMeta {
-                name: name.to_string(),
-                dimension: options.dimension,
-                precision: options.precision,
-                labels: options.labels.clone(),
-                node_size: options.node_size,
-            };
-            ops::put_create_field(&mut w.pending, id, &meta);
-            self.inner.fields.write().push(Arc::new(FieldInner {
-                meta: Arc::new(meta),
-                index,
-            }));
-            self.inner.names.write().insert(name.to_string(), id);
+            self.register_field(&mut w, name, index);
         }
         self.inner.commit()?;
         Ok(self.get(name)?.expect("the field was just created"))
+    }
+
+    /// Adds field `name` holding `index` to the runtime and its creation to the pending log
+    /// operations. The caller holds the writer lock (`w`), has checked that the runtime is
+    /// writable and that no field has the name, and commits.
+    fn register_field(&self, w: &mut WriterState, name: &str, index: Index) {
+        let id = self.inner.fields.read().len() as u32;
+        let o = index.options();
+        let meta = FieldMeta {
+            name: name.to_string(),
+            dimension: o.dimension,
+            precision: o.precision,
+            labels: o.labels,
+            node_size: o.node_size,
+        };
+        ops::put_create_field(&mut w.pending, id, &meta);
+        self.inner.fields.write().push(Arc::new(FieldInner {
+            meta: Arc::new(meta),
+            index,
+        }));
+        self.inner.names.write().insert(name.to_string(), id);
     }
 
     /// Creates field `name` holding the tree of `index` (moved in, its pages unchanged), commits
@@ -880,30 +894,14 @@ impl Runtime {
     /// `InvalidArgument` when the field exists or the name is not 1..=1024 bytes; as
     /// [`Runtime::commit`] and [`Runtime::checkpoint`] otherwise.
     pub(super) fn adopt_field(&self, name: &str, index: Index) -> Result<()> {
-        if name.is_empty() || name.len() > 1024 {
-            return Err(Error::invalid("a field name has 1..=1024 bytes"));
-        }
+        check_field_name(name)?;
         {
             let mut w = self.inner.w.lock();
             self.inner.check_writable()?;
             if self.inner.names.read().contains_key(name) {
                 return Err(Error::invalid(format!("field {name} exists")));
             }
-            let id = self.inner.fields.read().len() as u32;
-            let o = index.options();
-            let meta = FieldMeta {
-                name: name.to_string(),
-                dimension: o.dimension,
-                precision: o.precision,
-                labels: o.labels,
-                node_size: o.node_size,
-            };
-            ops::put_create_field(&mut w.pending, id, &meta);
-            self.inner.fields.write().push(Arc::new(FieldInner {
-                meta: Arc::new(meta),
-                index,
-            }));
-            self.inner.names.write().insert(name.to_string(), id);
+            self.register_field(&mut w, name, index);
         }
         self.inner.commit()?;
         self.checkpoint()?;
