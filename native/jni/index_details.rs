@@ -271,20 +271,25 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeOpen<'local>(
                 ..RuntimeOptions::default()
             },
         )?;
-        let field = match runtime.field(DEFAULT_FIELD, options) {
-            Ok(field) => field,
-            Err(e) => {
-                // Release the directory lock now; the field's error says what went wrong.
-                let _ = runtime.close();
-                return Err(e.into());
-            }
-        };
-        Ok(into_handle(IndexHandle::durable(
+        let field = runtime.field(DEFAULT_FIELD, options);
+        owning_handle(runtime, field)
+    })
+}
+
+/// A handle owning `runtime` and its `field`, or, when the field could not be had, `field`'s
+/// error after closing the runtime (which releases the directory lock at once).
+fn owning_handle(runtime: Runtime, field: Result<Field>) -> BridgeResult<jlong> {
+    match field {
+        Ok(field) => Ok(into_handle(IndexHandle::durable(
             field,
             Arc::new(runtime),
             true,
-        )))
-    })
+        ))),
+        Err(e) => {
+            let _ = runtime.close();
+            Err(e.into())
+        }
+    }
 }
 
 /// `long nativeOpenReadOnly(String dataDir)`: opens the existing data directory read-only
@@ -310,19 +315,7 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeOpenReadOnly<'local>(
                 ))
             })
         });
-        let field = match found {
-            Ok(field) => field,
-            Err(e) => {
-                // Release the shared lock now; the error says what went wrong.
-                let _ = runtime.close();
-                return Err(e.into());
-            }
-        };
-        Ok(into_handle(IndexHandle::durable(
-            field,
-            Arc::new(runtime),
-            true,
-        )))
+        owning_handle(runtime, found)
     })
 }
 
