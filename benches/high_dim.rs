@@ -24,7 +24,7 @@ use std::hint::black_box;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{gaussian_pair, labels, SplitMix64};
+use common::{gaussian_pair, labels, loadavg, median, SplitMix64};
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
@@ -57,12 +57,6 @@ static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 fn note(line: String) {
     println!("{line}");
     NOTES.lock().expect("not poisoned").push(line);
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[s.len() / 2]
 }
 
 /// `n` points of dimension `d`, row-major.
@@ -354,12 +348,6 @@ fn print_table() {
     for n in NOTES.lock().expect("not poisoned").iter() {
         println!("{n}");
     }
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 fn main() {

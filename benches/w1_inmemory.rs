@@ -34,7 +34,9 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{labels, w1_ground_truth, w1_stream_after, w2_windows, Window, W1, W1_EXTENT};
+use common::{
+    labels, loadavg, median, w1_ground_truth, w1_stream_after, w2_windows, Window, W1, W1_EXTENT,
+};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use geo_index::rtree::sort::HilbertSort;
 use geo_index::rtree::{RTree as GeoTree, RTreeBuilder, RTreeIndex};
@@ -109,12 +111,6 @@ fn record(workload: &'static str, who: Who, secs_per_op: f64) {
 fn note(line: String) {
     println!("{line}");
     NOTES.lock().expect("not poisoned").push(line);
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[s.len() / 2]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -643,13 +639,6 @@ fn print_table() {
     for n in notes.iter() {
         println!("{n}");
     }
-}
-
-/// The load averages, for judging the noise of a run on a shared machine.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 fn main() {

@@ -7,11 +7,9 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::SystemTime;
 
-use common::{labels, BruteForce, SplitMix64};
+use common::{assert_unchanged, files, labels, BruteForce, SplitMix64};
 use xtree::{Durability, ErrorKind, IndexOptions, Runtime, RuntimeOptions, SearchType};
 
 /// Field "geo": 2-D boxes, precision 64; field "vec": 3-D points, precision 32. Small nodes, so
@@ -27,40 +25,6 @@ fn writer_opts() -> RuntimeOptions {
         durability: Durability::Strict,
         background_checkpoints: false,
         ..RuntimeOptions::default()
-    }
-}
-
-/// A directory's regular files: name → (bytes, modification time).
-type Files = BTreeMap<String, (Vec<u8>, SystemTime)>;
-
-fn files(dir: &Path) -> Files {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().unwrap().is_file())
-        .map(|e| {
-            let m = e.metadata().unwrap();
-            let name = e.file_name().into_string().unwrap();
-            (
-                name,
-                (std::fs::read(e.path()).unwrap(), m.modified().unwrap()),
-            )
-        })
-        .collect()
-}
-
-fn assert_unchanged(before: &Files, dir: &Path, ctx: &str) {
-    let after = files(dir);
-    let names = |f: &Files| f.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(
-        names(before),
-        names(&after),
-        "{ctx}: the file names changed"
-    );
-    for (name, (bytes, mtime)) in before {
-        let (b, m) = &after[name];
-        assert!(b == bytes, "{ctx}: the bytes of {name} changed");
-        assert_eq!(mtime, m, "{ctx}: the modification time of {name} changed");
     }
 }
 

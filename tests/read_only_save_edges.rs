@@ -7,12 +7,10 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
-use std::time::SystemTime;
 
-use common::{labels, SplitMix64};
+use common::{assert_unchanged, files, labels, SplitMix64};
 use xtree::engine::DEFAULT_FIELD;
 use xtree::{Durability, ErrorKind, Index, IndexOptions, Runtime, RuntimeOptions, SearchType};
 
@@ -28,46 +26,6 @@ fn writer_opts() -> RuntimeOptions {
         background_checkpoints: false,
         checkpoint_on_close: false,
         ..RuntimeOptions::default()
-    }
-}
-
-/// Every file of `dir` (recursively): relative name → (bytes, mtime).
-type Files = BTreeMap<String, (Vec<u8>, SystemTime)>;
-
-fn files(dir: &Path) -> Files {
-    let mut out = Files::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        let m = std::fs::symlink_metadata(e.path()).unwrap();
-        let name = e.file_name().into_string().unwrap();
-        if m.is_dir() {
-            for (n, v) in files(&e.path()) {
-                out.insert(format!("{name}/{n}"), v);
-            }
-            out.insert(format!("{name}/"), (vec![], m.modified().unwrap()));
-        } else {
-            out.insert(
-                name,
-                (
-                    std::fs::read(e.path()).unwrap_or_default(),
-                    m.modified().unwrap(),
-                ),
-            );
-        }
-    }
-    out
-}
-
-fn assert_unchanged(before: &Files, dir: &Path, ctx: &str) {
-    let after = files(dir);
-    assert_eq!(
-        before.keys().collect::<Vec<_>>(),
-        after.keys().collect::<Vec<_>>(),
-        "{ctx}: names changed"
-    );
-    for (k, (b, m)) in before {
-        assert!(after[k].0 == *b, "{ctx}: bytes of {k} changed");
-        assert_eq!(after[k].1, *m, "{ctx}: mtime of {k} changed");
     }
 }
 

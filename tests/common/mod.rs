@@ -16,8 +16,10 @@
 // The geometry walks several parallel coordinate arrays by axis; indexing reads best.
 #![allow(clippy::needless_range_loop)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use num_bigint::{BigInt, BigUint};
 
@@ -817,4 +819,70 @@ pub fn resident_bytes() -> u64 {
         .and_then(|p| p.parse().ok())
         .expect("resident pages in /proc/self/statm");
     pages * 4096
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directory contents, for tests that a reader changes no file
+// ---------------------------------------------------------------------------------------------
+
+/// Every file of a directory (recursively): relative name → (bytes, modification time);
+/// a subdirectory appears as `name/` with no bytes.
+pub type Files = BTreeMap<String, (Vec<u8>, SystemTime)>;
+
+/// The files of `dir` now (see [`Files`]).
+pub fn files(dir: &Path) -> Files {
+    let mut out = Files::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let m = std::fs::symlink_metadata(e.path()).unwrap();
+        let name = e.file_name().into_string().unwrap();
+        if m.is_dir() {
+            for (n, v) in files(&e.path()) {
+                out.insert(format!("{name}/{n}"), v);
+            }
+            out.insert(format!("{name}/"), (vec![], m.modified().unwrap()));
+        } else {
+            out.insert(
+                name,
+                (
+                    std::fs::read(e.path()).unwrap_or_default(),
+                    m.modified().unwrap(),
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// Asserts that `dir` holds exactly the files of `before`, with the same bytes and
+/// modification times; `ctx` names the case in the message.
+pub fn assert_unchanged(before: &Files, dir: &Path, ctx: &str) {
+    let after = files(dir);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "{ctx}: names changed"
+    );
+    for (k, (b, m)) in before {
+        assert!(after[k].0 == *b, "{ctx}: bytes of {k} changed");
+        assert_eq!(after[k].1, *m, "{ctx}: mtime of {k} changed");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmark reporting
+// ---------------------------------------------------------------------------------------------
+
+/// The median of `v` (the upper one of an even count). Panics on an empty slice.
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+/// The 1, 5 and 15 minute load averages, for judging the noise of a run on a shared machine.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
 }
