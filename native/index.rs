@@ -347,6 +347,13 @@ impl Index {
         dispatch!(self, c => c.store.heap_bytes())
     }
 
+    /// Frees now, as far as readers allow, the replaced pages that no snapshot can reach any
+    /// more (otherwise freed after a later write): see
+    /// [`crate::store::memory::MemoryStore::reclaim_unreachable`].
+    pub(crate) fn reclaim_unreachable(&self) {
+        dispatch!(self, c => c.store.reclaim_unreachable())
+    }
+
     /// A weak handle on this index's page store, to wait after dropping the index until no
     /// thread of the epoch collector still owns its pages ([`crate::store::memory::StoreWatch`]).
     pub(crate) fn store_watch(&self) -> crate::store::memory::StoreWatch {

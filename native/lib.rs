@@ -25,7 +25,9 @@ pub mod store;
 pub mod tools;
 pub mod xtree;
 
-pub use engine::{Durability, Field, Runtime, RuntimeOptions, RuntimeSnapshot, RuntimeStats};
+pub use engine::{
+    CompactionStats, Durability, Field, Runtime, RuntimeOptions, RuntimeSnapshot, RuntimeStats,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use index::{Cursor, Index, IndexOptions, IndexSnapshot, IndexWriter, SearchType};
 pub use xtree::check::TreeStats;

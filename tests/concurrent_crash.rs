@@ -4,8 +4,8 @@
 //! [`FaultBackend`]) with everything at once: writer threads inserting, deleting and updating
 //! over two or three fields of mixed dimension and precision (512-byte nodes, so the trees have
 //! levels), committing, sometimes checkpointing explicitly; a dedicated thread calling
-//! [`Runtime::checkpoint`] in a loop; the background checkpoint coordinator with small
-//! triggers; reader threads holding snapshots and querying them; and a `close()` at the end,
+//! [`Runtime::checkpoint`] or [`Runtime::compact`] in a loop; the background checkpoint coordinator with small
+//! triggers (compacting in the background in half the configurations); reader threads holding snapshots and querying them; and a `close()` at the end,
 //! sometimes while the writers and checkpoints still run. Crash images are taken inside random
 //! syncs and right after random acknowledgements (torn or not). Every image must recover, and
 //! to exactly one committed state, at least the last one acknowledged before the image
@@ -264,8 +264,10 @@ impl Config {
             background_checkpoints: true,
             checkpoint_on_close: rng.below(2) == 0,
             read_only: false,
+            compact_dead_ratio: None,
+            compact_min_dead_bytes: 0,
         };
-        Config {
+        let mut cfg = Config {
             durability,
             fields,
             writers: 2 + rng.below(2),
@@ -279,7 +281,15 @@ impl Config {
             fault: (rng.below(6) == 0)
                 .then(|| (rng.next_f64(), [Fault::Eio, Fault::NoSpace][rng.below(2)])),
             opts,
+        };
+        // Drawn last, so that the other choices of a seed stay what they were before
+        // compaction existed: half the configurations compact in the background at a low dead
+        // ratio, and the checkpointer compacts too.
+        let mut more = SplitMix64::new(rng.next_u64());
+        if more.below(2) == 0 {
+            cfg.opts.compact_dead_ratio = Some(0.05);
         }
+        cfg
     }
 
     fn field_options(&self, k: usize) -> IndexOptions {
@@ -559,11 +569,16 @@ fn checkpointer(s: &Shared<'_>, seed: u64) {
     let mut rng = SplitMix64::new(seed);
     while !s.stop.load(Ordering::Acquire) {
         std::thread::sleep(Duration::from_micros(rng.below(1500) as u64));
-        match s.rt.checkpoint() {
+        // A compaction checkpoints first, then moves pages and cuts the files.
+        let (what, r) = match rng.below(3) {
+            0 => ("compact", s.rt.compact().map(|_| true)),
+            _ => ("checkpoint", s.rt.checkpoint()),
+        };
+        match r {
             Ok(_) => {
                 s.checkpoints.fetch_add(1, Ordering::Relaxed);
             }
-            Err(e) => return s.ended("checkpointer", "checkpoint", e),
+            Err(e) => return s.ended("checkpointer", what, e),
         }
     }
 }

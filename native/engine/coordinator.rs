@@ -35,9 +35,9 @@ const COORDINATOR_TICK: Duration = Duration::from_millis(500);
 
 /// State of checkpoints, under the checkpoint lock.
 pub(super) struct CheckpointState {
-    pub(super) manifest_gen: u64,
+    /// The current manifest (the one the durable superblock names).
+    pub(super) manifest: Manifest,
     pub(super) superblock_gen: u64,
-    pub(super) checkpoint: Option<CheckpointRef>,
     /// The segment files and their free space.
     pub(super) segs: Segments,
     /// Per field (by id): the durable checkpoint's root and object table. Fields created
@@ -45,6 +45,24 @@ pub(super) struct CheckpointState {
     pub(super) tables: Vec<(NodeId, ObjectTable)>,
     /// Pages written by the last checkpoint.
     pub(super) last_pages: u64,
+}
+
+/// What a compaction did ([`super::Runtime::compact`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompactionStats {
+    /// Bytes of the segment files before.
+    pub bytes_before: u64,
+    /// Bytes of the segment files after (equal to `bytes_before` when nothing could move).
+    pub bytes_after: u64,
+    /// Bytes of the slots the checkpoint's pages use (what no compaction can reclaim).
+    pub live_bytes: u64,
+    /// Pages of the checkpoint moved to lower slots.
+    pub pages_moved: u64,
+    /// Pages that only snapshots, cursors or unread pages of an older tree still needed,
+    /// moved to lower slots with them.
+    pub held_pages_moved: u64,
+    /// Duration, nanoseconds (the checkpoint [`super::Runtime::compact`] runs first excluded).
+    pub nanos: u64,
 }
 
 impl Inner {
@@ -69,7 +87,7 @@ impl Inner {
             } else {
                 self.check_writable()?;
             }
-            if c.checkpoint.as_ref().map_or(0, |r| r.epoch) == w.epoch {
+            if c.manifest.checkpoint.as_ref().map_or(0, |r| r.epoch) == w.epoch {
                 return Ok(false);
             }
             let old = w.wal.as_ref().expect("a writable runtime has a log");
@@ -119,7 +137,7 @@ impl Inner {
             files.push(wal::file_name(new_seq));
             let m = Manifest {
                 format_version: manifest::FORMAT_VERSION,
-                generation: c.manifest_gen + 1,
+                generation: c.manifest.generation + 1,
                 checkpoint: Some(CheckpointRef { file, epoch, bytes }),
                 wal_start: new_seq,
                 roots,
@@ -141,9 +159,8 @@ impl Inner {
         let (m, sb, tables, pages) = self.guard(r)?;
         c.tables = tables;
         c.last_pages = pages;
-        c.manifest_gen = m.generation;
         c.superblock_gen = sb.generation;
-        c.checkpoint = m.checkpoint.clone();
+        c.manifest = m.clone();
         let took = start.elapsed();
         {
             let mut summary = self.ckpt_summary.lock();
@@ -166,6 +183,135 @@ impl Inner {
         }
         drop(guard);
         Ok(true)
+    }
+
+    /// A compaction of the segment files; see [`super::Runtime::compact`]. Runs under the
+    /// checkpoint lock, so it never overlaps a checkpoint; commits and readers go on.
+    ///
+    /// The steps, each durable before the next (a crash between any two leaves one of two
+    /// committed states, both with the same contents):
+    /// 1. every moved page is read back, verified and copied into its new slot; the class
+    ///    files are synced (the old slots are untouched);
+    /// 2. the current checkpoint file is rewritten with the new slots, under the same name and
+    ///    length (written to a temporary, synced, renamed over the old one);
+    /// 3. a manifest of the next generation, listing the shorter files, and the superblock
+    ///    naming it (the manifest write syncs the directory, making step 2's rename durable);
+    /// 4. moved pages' page objects are redirected to their new slots, the files are cut and
+    ///    synced, and the old manifest is removed.
+    pub(super) fn compact_inner(&self) -> Result<CompactionStats> {
+        let mut guard = self.ckpt.lock();
+        let start = Instant::now();
+        self.check_writable()?;
+        let Some(c) = guard.as_mut() else {
+            return Err(super::field::closed_error());
+        };
+        // Pages replaced by the last writes are freed after the next write otherwise: their
+        // slots would count as read and could neither take a moved page nor be cut.
+        for f in self.fields.read().iter() {
+            f.index.reclaim_unreachable();
+        }
+        let before = c.segs.stats();
+        let plan = c.segs.plan_compaction(&c.tables)?;
+        let mut out = CompactionStats {
+            bytes_before: before.bytes,
+            bytes_after: before.bytes,
+            live_bytes: before.used_bytes,
+            pages_moved: plan.checkpoint_pages(),
+            held_pages_moved: plan.moves.len() as u64 - plan.checkpoint_pages(),
+            nanos: 0,
+        };
+        if plan.is_empty() {
+            out.nanos = super::runtime::nanos(start.elapsed());
+            return Ok(out);
+        }
+        // A page that fails verification is damage to report, not a failed write: nothing
+        // names the slots written so far, so the runtime goes on (unpoisoned).
+        match c.segs.copy_moves(&plan) {
+            Err(e) if e.kind() == ErrorKind::Corruption => return Err(e),
+            r => self.guard(r)?,
+        }
+        let r = (|| {
+            let mut tables = c.tables.clone();
+            for (m, (field, e)) in plan.moves.iter().filter_map(|m| Some((m, m.page?))) {
+                if !tables[field].1.set_slot(e.node, m.to) {
+                    return Err(Error::internal("compaction: a moved page left its table"));
+                }
+            }
+            let backend = self.backend.as_ref();
+            let mut m = c.manifest.clone();
+            if let Some(ckpt) = &m.checkpoint {
+                // The same checkpoint with new slots: same epoch, metadata and record counts.
+                let loaded = checkpoint::read(backend, &ckpt.file)?;
+                if loaded.fields.len() != tables.len() {
+                    return Err(Error::internal(
+                        "compaction: the checkpoint file and the object tables differ",
+                    ));
+                }
+                let images: Vec<checkpoint::FieldImage<'_>> = loaded
+                    .fields
+                    .iter()
+                    .zip(&tables)
+                    .map(|(f, (root, table))| checkpoint::FieldImage {
+                        meta: &f.meta,
+                        records: f.records,
+                        root: *root,
+                        table,
+                    })
+                    .collect();
+                let (file, bytes) = checkpoint::write(backend, loaded.epoch, &images)?;
+                if file != ckpt.file || bytes != ckpt.bytes {
+                    return Err(Error::internal(format!(
+                        "compaction rewrote {} as {file} of {bytes} bytes (was {} bytes)",
+                        ckpt.file, ckpt.bytes
+                    )));
+                }
+            }
+            m.generation += 1;
+            m.segments = c.segs.refs_after(&plan);
+            let crc = manifest::write(backend, &m)?;
+            let sb = Superblock {
+                generation: c.superblock_gen + 1,
+                manifest: m.generation,
+                manifest_crc: crc,
+            };
+            superblock::write(backend, &sb)?;
+            Ok((m, sb, tables))
+        })();
+        let (m, sb, tables) = self.guard(r)?;
+        c.tables = tables;
+        c.superblock_gen = sb.generation;
+        c.manifest = m.clone();
+        c.segs.finish_compaction(&plan);
+        if let Err(e) = remove_garbage(self.backend.as_ref(), &m) {
+            log::warn!("xtree compaction clean-up: {e}");
+        }
+        let after = c.segs.stats();
+        out.bytes_after = after.bytes;
+        out.live_bytes = after.used_bytes;
+        out.nanos = super::runtime::nanos(start.elapsed());
+        {
+            let mut summary = self.ckpt_summary.lock();
+            *summary = summary.after_compaction(c, &out);
+        }
+        log::info!(
+            "xtree compaction: {} pages moved, segment files {} -> {} bytes ({} live) in {:.1} ms",
+            out.pages_moved,
+            out.bytes_before,
+            out.bytes_after,
+            out.live_bytes,
+            out.nanos as f64 / 1e6
+        );
+        Ok(out)
+    }
+
+    /// Whether the background compaction trigger fires for segment figures `s`.
+    pub(super) fn wants_compaction(&self, s: &SegmentStats) -> bool {
+        let dead = s.bytes.saturating_sub(s.used_bytes);
+        self.opts.compact_dead_ratio.is_some_and(|r| {
+            s.bytes > 0
+                && dead >= self.opts.compact_min_dead_bytes
+                && dead as f64 >= r * s.bytes as f64
+        })
     }
 
     /// Verifies the durable checkpoint; see [`super::Runtime::verify_checkpoint`].
@@ -387,11 +533,20 @@ pub(super) fn checkpoint_thread(rt: Arc<Inner>) {
             (w.epoch, w.wal.as_ref().map_or(0, |l| l.size()))
         };
         if rt.wants_checkpoint(epoch, size) {
-            if let Err(e) = rt.checkpoint_inner(false) {
-                // A runtime closing under the coordinator refuses it: not worth a log line.
-                if e.kind() != ErrorKind::Closed {
-                    log::error!("xtree background checkpoint: {e}");
+            match rt.checkpoint_inner(false) {
+                Ok(_) => {
+                    let segments = rt.ckpt_summary.lock().segments;
+                    if rt.wants_compaction(&segments) {
+                        if let Err(e) = rt.compact_inner() {
+                            if e.kind() != ErrorKind::Closed {
+                                log::error!("xtree background compaction: {e}");
+                            }
+                        }
+                    }
                 }
+                // A runtime closing under the coordinator refuses it: not worth a log line.
+                Err(e) if e.kind() == ErrorKind::Closed => {}
+                Err(e) => log::error!("xtree background checkpoint: {e}"),
             }
         }
     }

@@ -32,5 +32,6 @@ pub mod superblock;
 pub mod wal;
 
 pub use convert::DEFAULT_FIELD;
+pub use coordinator::CompactionStats;
 pub use field::{Field, RuntimeSnapshot};
 pub use runtime::{Durability, Runtime, RuntimeOptions, RuntimeStats};

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::backend::{Backend, BackendFile, StdBackend};
-use super::coordinator::{self, Background, CheckpointState};
+use super::coordinator::{self, Background, CheckpointState, CompactionStats};
 use super::field::{closed_error, Field, FieldInner, RuntimeSnapshot};
 use super::lock::{lock_dir, DirLock};
 use super::ops::{self, FieldMeta};
@@ -70,6 +70,13 @@ pub struct RuntimeOptions {
     /// Checkpoint in [`Runtime::close`] when anything was committed since the last one, so that
     /// the next open replays no log.
     pub checkpoint_on_close: bool,
+    /// Background compaction ([`Runtime::compact`]) after a background checkpoint, when the
+    /// free space of the segment files is at least this fraction of their bytes (and at
+    /// least [`RuntimeOptions::compact_min_dead_bytes`]). None: only explicit compactions.
+    /// Default 0.2: the files stay within 25 % of their live pages (plus the minimum below).
+    pub compact_dead_ratio: Option<f64>,
+    /// The least free space, bytes, worth a background compaction (default 16 MiB).
+    pub compact_min_dead_bytes: u64,
     /// Open without changing any file, under a shared directory lock ([`Runtime::open_read_only`]
     /// sets it): the directory must exist and be initialised, files are opened for reading
     /// only, a torn log tail is read up to the last commit but not cut, nothing is cleaned up,
@@ -103,6 +110,8 @@ impl Default for RuntimeOptions {
             checkpoint_epochs: None,
             background_checkpoints: true,
             checkpoint_on_close: true,
+            compact_dead_ratio: Some(0.2),
+            compact_min_dead_bytes: 16 << 20,
             read_only: false,
         }
     }
@@ -143,13 +152,18 @@ pub(super) struct CheckpointSummary {
     pub(super) nanos_last: u64,
     pub(super) nanos_max: u64,
     pub(super) nanos_total: u64,
+    /// Compactions since open that changed something, their total duration (nanoseconds)
+    /// and the bytes they cut from the segment files.
+    pub(super) compactions: u64,
+    pub(super) compaction_nanos_total: u64,
+    pub(super) compacted_bytes_total: u64,
 }
 
 impl CheckpointSummary {
     /// The summary of the state at open (no checkpoint written yet).
     pub(super) fn of(c: &CheckpointState) -> CheckpointSummary {
         CheckpointSummary {
-            epoch: c.checkpoint.as_ref().map_or(0, |r| r.epoch),
+            epoch: c.manifest.checkpoint.as_ref().map_or(0, |r| r.epoch),
             pages: c.tables.iter().map(|(_, t)| t.len() as u64).sum(),
             last_pages: c.last_pages,
             segments: c.segs.stats(),
@@ -165,7 +179,26 @@ impl CheckpointSummary {
             nanos_last: nanos,
             nanos_max: self.nanos_max.max(nanos),
             nanos_total: self.nanos_total.saturating_add(nanos),
+            compactions: self.compactions,
+            compaction_nanos_total: self.compaction_nanos_total,
+            compacted_bytes_total: self.compacted_bytes_total,
             ..CheckpointSummary::of(c)
+        }
+    }
+
+    /// The summary after compaction `done` left state `c`, following `self`.
+    pub(super) fn after_compaction(
+        &self,
+        c: &CheckpointState,
+        done: &CompactionStats,
+    ) -> CheckpointSummary {
+        CheckpointSummary {
+            segments: c.segs.stats(),
+            compactions: self.compactions + 1,
+            compaction_nanos_total: self.compaction_nanos_total.saturating_add(done.nanos),
+            compacted_bytes_total: self.compacted_bytes_total
+                + done.bytes_before.saturating_sub(done.bytes_after),
+            ..*self
         }
     }
 }
@@ -264,6 +297,15 @@ pub struct RuntimeStats {
     pub last_checkpoint_pages: u64,
     /// Bytes of the segment files.
     pub segment_bytes: u64,
+    /// Bytes of the segment slots the checkpoint's pages use: `segment_bytes` minus this is
+    /// free space, which checkpoints reuse and [`Runtime::compact`] gives back.
+    pub segment_live_bytes: u64,
+    /// Compactions since open that moved or cut something (explicit and background).
+    pub compactions: u64,
+    /// Sum of their durations, nanoseconds.
+    pub compaction_nanos_total: u64,
+    /// Bytes they cut from the segment files, in total.
+    pub compacted_bytes_total: u64,
     /// Open segment files (one descriptor each).
     pub segment_files: u64,
     /// Log syncs made for commits since open: with BALANCED, commits over syncs is the
@@ -577,6 +619,10 @@ impl Inner {
             checkpoint_pages: c.pages,
             last_checkpoint_pages: c.last_pages,
             segment_bytes: c.segments.bytes,
+            segment_live_bytes: c.segments.used_bytes,
+            compactions: c.compactions,
+            compaction_nanos_total: c.compaction_nanos_total,
+            compacted_bytes_total: c.compacted_bytes_total,
             segment_files: c.segments.files,
             log_syncs: self.log_syncs.load(Ordering::Relaxed),
             fields: names.into_iter().zip(records).collect(),
@@ -749,9 +795,8 @@ impl Runtime {
         let file = r.wal.as_ref().map(|w| w.file());
         let checkpoint = r.manifest.checkpoint.clone();
         let state = CheckpointState {
-            manifest_gen: r.manifest.generation,
+            manifest: r.manifest,
             superblock_gen: r.sb.generation,
-            checkpoint: checkpoint.clone(),
             segs: r.segs,
             tables: r.tables,
             last_pages: 0,
@@ -961,6 +1006,28 @@ impl Runtime {
     /// As [`Runtime::commit`]; a failed checkpoint poisons the runtime.
     pub fn checkpoint(&self) -> Result<bool> {
         self.inner.checkpoint_inner(false)
+    }
+
+    /// Gives the free space of the segment files back to the file system (DESIGN.md §5,
+    /// "Compaction"): checkpoints the last commit first (so that the pages it replaced are
+    /// free), then moves the pages in the highest slots of each segment file into free lower
+    /// slots by changing their object table entries only (no parent page is rewritten: a
+    /// NodeID names a page wherever it lives), makes that durable (checkpoint file, manifest,
+    /// superblock) and cuts the files. A crash at any point leaves a committed state with
+    /// every slot owned once. Readers, cursors and snapshots go on reading during and after
+    /// it: a page they hold that moved before they read it is read from its new slot (a page
+    /// object reads its slot once, on first use). Replaced pages that no snapshot can reach
+    /// are freed first, so that their slots count as free. Runs one at a time with
+    /// checkpoints; commits are not held up. The background checkpoint coordinator runs it
+    /// by itself after a checkpoint that leaves enough free space
+    /// ([`RuntimeOptions::compact_dead_ratio`]).
+    ///
+    /// # Errors
+    /// As [`Runtime::checkpoint`] (a failure poisons the runtime); `ReadOnly` on a read-only
+    /// runtime; `Corruption` when a page to move fails verification (nothing is changed).
+    pub fn compact(&self) -> Result<CompactionStats> {
+        self.inner.checkpoint_inner(false)?;
+        self.inner.compact_inner()
     }
 
     /// Every field's committed state at the last published epoch, held until dropped.

@@ -29,16 +29,20 @@
 //!   the tree sees a word. Pages are read, not memory-mapped, so that a segment file truncated
 //!   or rewritten behind the runtime's back is an error from the query that meets it
 //!   (`Corruption`), never a `SIGBUS` that kills the process (the JVM with it).
-//! - **Pins and the lock.** A slot whose page object is alive and may still read it (a
-//!   snapshot may hold it) is *pinned*: it is not reused until that page object is dropped.
-//!   Every page object also holds the directory lock, so a snapshot or cursor that outlives
-//!   its runtime keeps later openers out until it no longer needs the files.
+//! - **Pins and the lock.** A slot whose page object is alive and has not read it yet (a
+//!   snapshot may hold it) is *pinned*: it is not reused until that page object has read it
+//!   or is dropped. Every page object also holds the directory lock, so a snapshot or cursor
+//!   that outlives its runtime keeps later openers out until it no longer needs the files.
+//! - **Compaction** ([`Segments::plan_compaction`]): pages in the highest slots move into free
+//!   lower slots, the object table entries follow (a NodeID names a page wherever it lives, so
+//!   no parent changes), and the files are cut. A page object whose page moved before its
+//!   first read is redirected to the new slot, which stays pinned for it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use super::backend::{Backend, BackendFile};
 use super::lock::DirLock;
@@ -225,6 +229,19 @@ impl ObjectTable {
         Some(std::mem::replace(slot, EMPTY))
     }
 
+    /// Points the entry of exactly NodeID `id` at `slot` (compaction moved its page). Returns
+    /// false when the table does not hold `id`.
+    pub fn set_slot(&mut self, id: NodeId, slot: u64) -> bool {
+        let h = handle(id) as usize;
+        match self.shards.get_mut(&(h / SHARD)).map(|s| &mut s[h % SHARD]) {
+            Some(e) if e.node == id => {
+                e.slot = slot;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Every entry, in handle order.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.shards
@@ -234,24 +251,67 @@ impl ObjectTable {
     }
 }
 
-/// Slots whose page object is still in memory: they are not reused until it is dropped.
+/// Slots that page objects still in memory may read: they are not reused (or cut off by
+/// compaction) until those objects are dropped.
 #[derive(Default)]
 struct Pins {
-    bits: Mutex<Vec<u64>>,
+    state: Mutex<PinState>,
+}
+
+#[derive(Default)]
+struct PinState {
+    /// The entry slot of every live page object.
+    bits: Vec<u64>,
+    /// Page objects whose page compaction moved: entry slot → the slot that holds the page now.
+    moved: HashMap<u64, u64>,
+    /// The reverse of `moved`: slot holding a moved page → the entry slot of its page object.
+    holders: HashMap<u64, u64>,
+}
+
+impl PinState {
+    /// Whether a live page object may still read `slot`.
+    fn pinned(&self, slot: u64) -> bool {
+        let bit = self
+            .bits
+            .get((slot / 64) as usize)
+            .is_some_and(|w| w & (1 << (slot % 64)) != 0);
+        (bit && !self.moved.contains_key(&slot)) || self.holders.contains_key(&slot)
+    }
 }
 
 impl Pins {
     fn pinned(&self, slot: u64) -> bool {
-        self.bits
-            .lock()
-            .get((slot / 64) as usize)
-            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
+        self.state.lock().pinned(slot)
     }
     fn set(&self, slot: u64) {
-        set_bit(&mut self.bits.lock(), slot);
+        set_bit(&mut self.state.lock().bits, slot);
     }
-    fn clear(&self, slot: u64) {
-        clear_bit(&mut self.bits.lock(), slot);
+    /// The page object of entry slot `slot` is gone.
+    fn release(&self, slot: u64) {
+        let mut st = self.state.lock();
+        clear_bit(&mut st.bits, slot);
+        if let Some(at) = st.moved.remove(&slot) {
+            st.holders.remove(&at);
+        }
+    }
+    /// The slot the page object of entry slot `slot` reads.
+    fn resolve(&self, slot: u64) -> u64 {
+        self.state.lock().moved.get(&slot).copied().unwrap_or(slot)
+    }
+    /// Compaction copied the page in slot `from` to slot `to`: a page object that reads `from`
+    /// (its own entry slot, or the target of an earlier move) reads `to` from now on, which
+    /// stays pinned for it. Page objects are made only at open, one per entry, and a move's
+    /// target is a slot no page object read, so at most one page object reads any slot.
+    fn relocate(&self, from: u64, to: u64) {
+        let mut st = self.state.lock();
+        let owner = match st.holders.remove(&from) {
+            Some(owner) => Some(owner),
+            None => st.pinned(from).then_some(from),
+        };
+        if let Some(owner) = owner {
+            st.moved.insert(owner, to);
+            st.holders.insert(to, owner);
+        }
     }
 }
 
@@ -260,6 +320,9 @@ struct ClassShared {
     name: String,
     file: Arc<dyn BackendFile>,
     pins: Pins,
+    /// Held for reading by a page object's first read, for writing by compaction while it
+    /// redirects moved pages and shortens the file: no read of a slot races its truncation.
+    io: RwLock<()>,
     _lock: Option<Arc<DirLock>>,
     /// Bytes of pages read into memory (shared by every class of the [`Segments`]).
     loaded: Arc<AtomicU64>,
@@ -274,7 +337,8 @@ struct Shape {
 }
 
 /// A page of the durable checkpoint, read from its slot on first use and verified then (CRC,
-/// level, contents); pins its slot and holds the directory lock while it lives.
+/// level, contents); pins its slot until that read and holds the directory lock while it
+/// lives.
 pub struct DiskPage {
     class: Arc<ClassShared>,
     entry: Entry,
@@ -284,7 +348,13 @@ pub struct DiskPage {
 
 impl DiskPage {
     fn load(&self) -> Result<Box<[u64]>> {
-        let e = &self.entry;
+        // Compaction may have moved the page: it then reads the slot that holds it now (the
+        // same bytes). The read lock keeps that slot from being cut off during the read.
+        let _io = self.class.io.read();
+        let e = &Entry {
+            slot: self.class.pins.resolve(self.entry.slot),
+            ..self.entry
+        };
         let mut v = vec![0u64; e.words as usize];
         let at = e.slot * ClassFile::bytes(e.class);
         if let Err(err) = self
@@ -323,11 +393,18 @@ impl PageBacking for DiskPage {
         if let Some(w) = self.words.get() {
             return Ok(w);
         }
-        let v = self.load()?;
+        let v = match self.load() {
+            Ok(v) => v,
+            // Another reader loaded it meanwhile and released the slot, which a checkpoint may
+            // have reused under this read: its verified copy is the page.
+            Err(e) => return self.words.get().map(|w| &w[..]).ok_or(e),
+        };
         let bytes = v.len() as u64 * 8;
         // Two readers may load it at once: one copy wins, both are the same bytes.
         if self.words.set(v).is_ok() {
             self.class.loaded.fetch_add(bytes, Ordering::Relaxed);
+            // Read: the page object never reads its slot again.
+            self.class.pins.release(self.entry.slot);
         }
         Ok(self.words.get().expect("set above"))
     }
@@ -335,12 +412,14 @@ impl PageBacking for DiskPage {
 
 impl Drop for DiskPage {
     fn drop(&mut self) {
-        if let Some(w) = self.words.get() {
-            self.class
-                .loaded
-                .fetch_sub(w.len() as u64 * 8, Ordering::Relaxed);
+        match self.words.get() {
+            Some(w) => {
+                self.class
+                    .loaded
+                    .fetch_sub(w.len() as u64 * 8, Ordering::Relaxed);
+            }
+            None => self.class.pins.release(self.entry.slot),
         }
-        self.class.pins.clear(self.entry.slot);
     }
 }
 
@@ -394,6 +473,7 @@ impl ClassFile {
                 name: file_name(class),
                 file: file.clone(),
                 pins: Pins::default(),
+                io: RwLock::new(()),
                 _lock: lock,
                 loaded,
             }),
@@ -448,6 +528,8 @@ pub struct SegmentStats {
     pub used_slots: u64,
     /// Slots the class files hold.
     pub total_slots: u64,
+    /// Bytes of the slots in use (the live part of `bytes`).
+    pub used_bytes: u64,
     /// Bytes of the class files.
     pub bytes: u64,
     /// Open class files (one descriptor each).
@@ -587,7 +669,9 @@ impl Segments {
     pub fn stats(&self) -> SegmentStats {
         let mut s = SegmentStats::default();
         for (&class, c) in &self.classes {
-            s.used_slots += c.used.iter().map(|w| w.count_ones() as u64).sum::<u64>();
+            let used = c.used.iter().map(|w| w.count_ones() as u64).sum::<u64>();
+            s.used_slots += used;
+            s.used_bytes += used * ClassFile::bytes(class);
             s.total_slots += c.slots;
             s.bytes += c.slots * ClassFile::bytes(class);
             s.files += 1;
@@ -611,6 +695,210 @@ impl Segments {
             touched: Vec::new(),
             pages: 0,
             bytes: 0,
+        }
+    }
+}
+
+/// One page that compaction moves from slot `from` to the lower slot `to` of the same class
+/// file: a page of the durable checkpoint (`page` names its field's table and its entry), or
+/// a page only an unread page object still needs (a snapshot's page the checkpoint dropped;
+/// `page` is None), whose slot is copied whole and verified by that object when it reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Move {
+    /// Size class.
+    pub class: u32,
+    /// The slot it leaves.
+    pub from: u64,
+    /// The slot it moves to.
+    pub to: u64,
+    /// Index of the field's object table and the page's entry before the move.
+    pub page: Option<(usize, Entry)>,
+}
+
+/// What a compaction does (see [`Segments::plan_compaction`]): the pages it moves and the
+/// length, in slots, each class file is cut to afterwards.
+#[derive(Debug, Default)]
+pub struct Compaction {
+    /// Pages to move, by class, then by destination slot.
+    pub moves: Vec<Move>,
+    /// Class → slots the file keeps (only classes whose file gets shorter).
+    pub lens: BTreeMap<u32, u64>,
+}
+
+impl Compaction {
+    /// Whether it would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.moves.is_empty() && self.lens.is_empty()
+    }
+
+    /// Pages of the durable checkpoint it moves.
+    pub fn checkpoint_pages(&self) -> u64 {
+        self.moves.iter().filter(|m| m.page.is_some()).count() as u64
+    }
+}
+
+impl Segments {
+    /// Plans a compaction of every class file (DESIGN.md §5, "Compaction"): the occupied slots
+    /// highest first — pages of the durable checkpoint, and slots an unread page object still
+    /// needs — move into the lowest slots that are neither, until no free slot lies below an
+    /// occupied one; each file is then cut after its last occupied slot. `tables` are the
+    /// durable checkpoint's object tables (the ones these files were opened or last committed
+    /// with).
+    ///
+    /// # Errors
+    /// `Internal` when a table's entry names a class without a file or a slot the allocator
+    /// has free.
+    pub fn plan_compaction(&self, tables: &[(NodeId, ObjectTable)]) -> Result<Compaction> {
+        let mut by_class: BTreeMap<u32, HashMap<u64, (usize, Entry)>> = BTreeMap::new();
+        for (f, (_, t)) in tables.iter().enumerate() {
+            for e in t.iter() {
+                by_class.entry(e.class).or_default().insert(e.slot, (f, *e));
+            }
+        }
+        let mut out = Compaction::default();
+        for (&class, c) in &self.classes {
+            let pages = by_class.remove(&class).unwrap_or_default();
+            if pages.keys().any(|&slot| !c.is_used(slot)) {
+                return Err(Error::internal(format!(
+                    "compaction: {} has a page in a slot its allocator has free",
+                    file_name(class)
+                )));
+            }
+            let pins = c.shared.pins.state.lock();
+            let occupied = |s: u64| c.is_used(s) || pins.pinned(s);
+            let mut dest = 0u64;
+            let mut len = 0u64;
+            for slot in (0..c.slots).rev() {
+                if !occupied(slot) {
+                    continue;
+                }
+                while dest < slot && occupied(dest) {
+                    dest += 1;
+                }
+                if dest >= slot {
+                    len = len.max(slot + 1);
+                    break;
+                }
+                out.moves.push(Move {
+                    class,
+                    from: slot,
+                    to: dest,
+                    page: pages.get(&slot).copied(),
+                });
+                len = len.max(dest + 1);
+                dest += 1;
+            }
+            drop(pins);
+            if len < c.slots {
+                out.lens.insert(class, len);
+            }
+        }
+        if let Some((&class, _)) = by_class.iter().next() {
+            return Err(Error::internal(format!(
+                "compaction: a page of class {class} has no class file"
+            )));
+        }
+        out.moves.sort_unstable_by_key(|m| (m.class, m.to));
+        Ok(out)
+    }
+
+    /// Copies every page `plan` moves into its new slot (a checkpoint page is read back and
+    /// verified first, so a damaged page is reported rather than copied) and syncs the files
+    /// written. The old slots are not touched: until the checkpoint naming the new slots is
+    /// durable, the old one still reads its pages where they were.
+    ///
+    /// # Errors
+    /// `Io` from the backend; `Corruption` when a page fails verification.
+    pub fn copy_moves(&self, plan: &Compaction) -> Result<()> {
+        let mut i = 0;
+        let mut touched = Vec::new();
+        while i < plan.moves.len() {
+            let class = plan.moves[i].class;
+            let c = self
+                .classes
+                .get(&class)
+                .ok_or_else(|| Error::internal("compaction: move in a class without a file"))?;
+            let slot_bytes = ClassFile::bytes(class) as usize;
+            // Destinations that follow each other go out as one write.
+            let first = plan.moves[i].to;
+            let mut buf = Vec::new();
+            while i < plan.moves.len() {
+                let m = &plan.moves[i];
+                let next = first + (buf.len() / slot_bytes) as u64;
+                if m.class != class || m.to != next || buf.len() + slot_bytes > RUN_BYTES {
+                    break;
+                }
+                let at = buf.len();
+                match &m.page {
+                    Some((_, e)) => buf.extend_from_slice(bytemuck::cast_slice(&self.read(e)?)),
+                    None => {
+                        buf.resize(at + slot_bytes, 0);
+                        c.file.read_at(m.from * slot_bytes as u64, &mut buf[at..])?;
+                    }
+                }
+                buf.resize(at + slot_bytes, 0);
+                i += 1;
+            }
+            c.file.write_at(first * slot_bytes as u64, &buf)?;
+            if !touched.contains(&class) {
+                touched.push(class);
+            }
+        }
+        for class in touched {
+            self.classes[&class].file.sync()?;
+        }
+        Ok(())
+    }
+
+    /// The class files as the manifest lists them once `plan` is done: each cut to its new
+    /// length.
+    pub fn refs_after(&self, plan: &Compaction) -> Vec<SegmentRef> {
+        let mut refs = self.refs();
+        for r in &mut refs {
+            if let Some(&len) = parse_name(&r.file).and_then(|c| plan.lens.get(&c)) {
+                r.slots = len;
+            }
+        }
+        refs
+    }
+
+    /// Finishes `plan` once the checkpoint naming the new slots is durable: the allocator's
+    /// slots in use follow the moves, unread page objects of moved pages read their new slots
+    /// (pinned for them), and
+    /// each file is cut to its new length and synced. A failed cut is logged, not returned:
+    /// the state is committed, a longer file is only space the next compaction retries.
+    pub fn finish_compaction(&mut self, plan: &Compaction) {
+        for m in plan.moves.iter().filter(|m| m.page.is_some()) {
+            if let Some(c) = self.classes.get_mut(&m.class) {
+                clear_bit(&mut c.used, m.from);
+                set_bit(&mut c.used, m.to);
+            }
+        }
+        for (&class, c) in &mut self.classes {
+            let shared = c.shared.clone();
+            let _io = shared.io.write();
+            for m in plan.moves.iter().filter(|m| m.class == class) {
+                shared.pins.relocate(m.from, m.to);
+            }
+            let Some(&len) = plan.lens.get(&class) else {
+                continue;
+            };
+            let cut = c
+                .file
+                .set_len(len * ClassFile::bytes(class))
+                .and_then(|()| c.file.sync());
+            match cut {
+                Ok(()) => {
+                    c.slots = len;
+                    c.used.truncate(len.div_ceil(64) as usize);
+                }
+                Err(e) => {
+                    log::warn!("xtree compaction: cutting {} failed: {e}", file_name(class));
+                    if let Ok(size) = c.file.size() {
+                        c.slots = size / ClassFile::bytes(class);
+                    }
+                }
+            }
         }
     }
 }
@@ -905,7 +1193,6 @@ mod tests {
         let LoadedPage::Shared(p) = &mapped else {
             panic!("a shared page")
         };
-        assert_eq!(p.words().unwrap()[8], 2);
         let mut plan = segs.plan();
         plan.free(&c);
         plan.commit();
@@ -913,12 +1200,91 @@ mod tests {
         let e = plan.write(5, &page(0, 5, 512), 0, 4).unwrap();
         assert_eq!(e.slot, 0, "slot 0 was free");
         let f = plan.write(6, &page(0, 6, 512), 0, 4).unwrap();
-        assert_ne!(f.slot, c.slot, "pinned");
+        assert_ne!(f.slot, c.slot, "pinned while unread");
         drop(plan);
-        drop(mapped);
+        // Read: its page object no longer needs the slot.
+        assert_eq!(p.words().unwrap()[8], 2);
         let mut plan = segs.plan();
         plan.write(7, &page(0, 7, 512), 0, 5).unwrap();
         assert_eq!(plan.write(8, &page(0, 8, 512), 0, 5).unwrap().slot, c.slot);
+        drop(plan);
+        assert_eq!(p.words().unwrap()[8], 2, "read once, kept");
+        drop(mapped);
+    }
+
+    /// A compaction's moves, redirects and cut at the level of the class files: checkpoint
+    /// pages and an unread page object's page move down; the page objects read the new slots.
+    #[test]
+    fn compaction_moves_pages_and_redirects_unread_page_objects() {
+        let b = Arc::new(FaultBackend::new());
+        let mut segs = Segments::open(b.clone(), &[], None).unwrap();
+        let mut plan = segs.plan();
+        let es: Vec<Entry> = (0..10)
+            .map(|i| plan.write(i + 1, &page(0, i + 1, 512), 0, 1).unwrap())
+            .collect();
+        plan.sync().unwrap();
+        plan.commit();
+        let segs_len = segs.stats().total_slots;
+        // Reopen with pages 1..10 live, then free pages 1..=7 (slots 0..=6): pages 8, 9, 10
+        // stay in slots 7, 8, 9. Page 9's object is unread and its page freed: a snapshot's.
+        let mut t = ObjectTable::default();
+        for e in &es {
+            t.insert(*e).unwrap();
+        }
+        let mut segs = Segments::open(b.clone(), std::slice::from_ref(&t), None).unwrap();
+        let objs: Vec<LoadedPage> = es.iter().map(|e| segs.page(e, 64, 1).unwrap()).collect();
+        let words = |p: &LoadedPage| match p {
+            LoadedPage::Shared(s) => s.words().map(|w| w[8]),
+            LoadedPage::Owned(w) => Ok(w[8]),
+        };
+        // Pages 1..=7 read (and then dropped by the tree), page 9 freed while unread.
+        for p in &objs[..7] {
+            words(p).unwrap();
+        }
+        let mut plan = segs.plan();
+        for e in es[..7].iter().chain(std::iter::once(&es[8])) {
+            plan.free(e);
+            t.remove(e.node);
+        }
+        plan.commit();
+        let tables = vec![(es[9].node, t.clone())];
+        let c = segs.plan_compaction(&tables).unwrap();
+        // From the top: page 10 (slot 9) → 0, page 9 (slot 8, held) → 1, page 8 (slot 7) → 2.
+        let moves: Vec<(u64, u64, bool)> = c
+            .moves
+            .iter()
+            .map(|m| (m.from, m.to, m.page.is_some()))
+            .collect();
+        assert_eq!(moves, [(9, 0, true), (8, 1, false), (7, 2, true)]);
+        assert_eq!(c.lens.get(&12), Some(&3));
+        assert!(segs_len > 3);
+        segs.copy_moves(&c).unwrap();
+        let mut t2 = t.clone();
+        for m in &c.moves {
+            if let Some((_, e)) = m.page {
+                assert!(t2.set_slot(e.node, m.to));
+            }
+        }
+        segs.finish_compaction(&c);
+        assert_eq!(segs.stats().total_slots, 3);
+        assert_eq!(segs.stats().used_slots, 2);
+        assert_eq!(
+            b.open(&file_name(12), false).unwrap().size().unwrap(),
+            3 << 12
+        );
+        // The unread objects of pages 8, 9 and 10 read their new slots (the old ones are gone).
+        for (i, p) in objs.iter().enumerate().skip(7) {
+            assert_eq!(words(p).unwrap(), i as u64 + 1, "page {}", i + 1);
+        }
+        for e in t2.iter() {
+            assert_eq!(segs.read(e).unwrap()[8], e.node);
+        }
+        // Slot 1 (page 9's copy) is reused only once its page object is gone... it was read
+        // above, so it is free now: a plan takes slot 1 first.
+        let mut plan = segs.plan();
+        assert_eq!(plan.write(20, &page(0, 20, 512), 0, 2).unwrap().slot, 1);
+        drop(plan);
+        drop(objs);
     }
 
     /// A fault backend holding one committed page (NodeID 1) and its entry.

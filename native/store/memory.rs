@@ -184,6 +184,8 @@ struct Inner {
     snapshots: Mutex<BTreeMap<u64, usize>>,
     /// Retired ids not yet handed to the collector, with the last version that could see them.
     pending: Mutex<VecDeque<(u64, Vec<NodeId>)>>,
+    /// Batches of retired ids handed to the collector and not yet reclaimed.
+    deferred: AtomicU64,
     /// Bytes of the words of the heap pages ([`Page::Heap`]) the page table holds: added when
     /// a publication or [`MemoryStore::from_pages`] stores one, subtracted when the collector
     /// reclaims one. Pages with an outside backing are not counted (their backing counts
@@ -356,6 +358,7 @@ impl MemoryStore {
                 }),
                 snapshots: Mutex::new(BTreeMap::new()),
                 pending: Mutex::new(VecDeque::new()),
+                deferred: AtomicU64::new(0),
                 heap_bytes: AtomicU64::new(0),
             }),
             writer: Arc::new(Mutex::new(())),
@@ -434,6 +437,28 @@ impl MemoryStore {
     /// A weak handle to wait, after dropping the store, until its state is gone.
     pub fn watch(&self) -> StoreWatch {
         StoreWatch(Arc::downgrade(&self.inner))
+    }
+
+    /// Frees the pages replaced by earlier writes that no snapshot can reach any more, without
+    /// waiting for the next write (which is when they are otherwise handed to the epoch
+    /// collector), then nudges the collector a few times. Pages that a reader pinned right now
+    /// may still walk are freed later, when the collector next runs. Used before a compaction,
+    /// so that the slots of durable pages nobody reads are free to reuse and to cut.
+    pub fn reclaim_unreachable(&self) {
+        {
+            let guard = epoch::pin();
+            retire_unreachable(&self.inner, &mut self.inner.pending.lock(), &guard);
+            guard.flush();
+        }
+        // Each pin and flush may advance the global epoch by one and runs a few of the
+        // expired deferred functions (of every store, oldest first); a reader pinned on
+        // another thread stops the epoch, so give up after a bounded number of tries.
+        for _ in 0..RECLAIM_TRIES {
+            if self.inner.deferred.load(Ordering::Relaxed) == 0 {
+                break;
+            }
+            epoch::pin().flush();
+        }
     }
 
     /// A short-lived reader of the current version (pins the epoch; do not hold it for long).
@@ -588,34 +613,50 @@ impl MemoryTxn<'_> {
         if !retired.is_empty() {
             pending.push_back((self.base.seq, retired));
         }
-        let oldest_snapshot = inner
-            .snapshots
-            .lock()
-            .keys()
-            .next()
-            .copied()
-            .unwrap_or(u64::MAX);
-        while pending
-            .front()
-            .is_some_and(|(seen, _)| *seen < oldest_snapshot)
-        {
-            let (_, ids) = pending.pop_front().expect("front exists");
-            // Weak: the collector may run this long after the store is gone (it runs deferred
-            // functions lazily), and a strong reference would keep every page of the store —
-            // for the durable store, its files and directory lock — alive until then. A store
-            // already dropped freed these pages itself.
-            let store = Arc::downgrade(&self.arc);
-            // No registered snapshot can reach `ids`, but a reader pinned now may still walk an
-            // older version that names them: the collector runs this only after every such pin
-            // has ended.
-            self.guard.defer(move || {
-                if let Some(store) = store.upgrade() {
-                    store.reclaim(ids);
-                }
-            });
-        }
+        retire_unreachable(&self.arc, &mut pending, &self.guard);
         drop(pending);
         self.guard.flush();
+    }
+}
+
+/// Collector nudges [`MemoryStore::reclaim_unreachable`] makes at most (each well under a
+/// microsecond when there is nothing to run).
+const RECLAIM_TRIES: usize = 4096;
+
+/// Hands the retired pages in `pending` that no snapshot older than `oldest_snapshot` can
+/// reach to the epoch collector, which frees them once every reader pinned now has unpinned.
+fn retire_unreachable(
+    inner: &Arc<Inner>,
+    pending: &mut VecDeque<(u64, Vec<NodeId>)>,
+    guard: &Guard,
+) {
+    let oldest_snapshot = inner
+        .snapshots
+        .lock()
+        .keys()
+        .next()
+        .copied()
+        .unwrap_or(u64::MAX);
+    while pending
+        .front()
+        .is_some_and(|(seen, _)| *seen < oldest_snapshot)
+    {
+        let (_, ids) = pending.pop_front().expect("front exists");
+        // Weak: the collector may run this long after the store is gone (it runs deferred
+        // functions lazily), and a strong reference would keep every page of the store —
+        // for the durable store, its files and directory lock — alive until then. A store
+        // already dropped freed these pages itself.
+        let store = Arc::downgrade(inner);
+        inner.deferred.fetch_add(1, Ordering::Relaxed);
+        // No registered snapshot can reach `ids`, but a reader pinned now may still walk an
+        // older version that names them: the collector runs this only after every such pin
+        // has ended.
+        guard.defer(move || {
+            if let Some(store) = store.upgrade() {
+                store.reclaim(ids);
+                store.deferred.fetch_sub(1, Ordering::Relaxed);
+            }
+        });
     }
 }
 
