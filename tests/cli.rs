@@ -1,7 +1,8 @@
 //! The `xtree` operator tool on real directories: fsck passes on a sound directory and exits 1
 //! on a damaged one; dump and stats describe it, as text and JSON; a directory a writer holds
 //! is refused; load → query → fsck → query on the cities file answers as brute force; bad CSV
-//! rows are reported with their line numbers; every command has `--help`.
+//! rows are reported with their line numbers; `compact` shrinks a churned directory, which
+//! then passes fsck with the same answers; every command has `--help`.
 
 mod common;
 
@@ -302,7 +303,7 @@ fn load_reports_bad_rows_with_line_numbers_and_loads_the_rest() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in ["load", "query", "fsck", "dump", "stats"] {
+    for cmd in ["load", "query", "fsck", "dump", "stats", "compact"] {
         let (code, text) = xtree(&[cmd, "--help"]);
         assert_eq!(code, 0, "{cmd}: {text}");
         assert!(text.contains("Usage: xtree"), "{cmd}: {text}");
@@ -311,4 +312,68 @@ fn every_command_has_help() {
     assert_eq!(code, 0);
     assert!(text.contains("Exit codes"), "{text}");
     assert_eq!(xtree(&["load"]).0, 2);
+}
+
+#[test]
+fn compact_shrinks_a_churned_directory_which_then_passes_fsck() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let mut live = Vec::new();
+    {
+        let opts = RuntimeOptions {
+            compact_dead_ratio: None,
+            ..RuntimeOptions::default()
+        };
+        let rt = Runtime::open(dir.path(), opts).unwrap();
+        let mut o = IndexOptions::new(2, 64, vec!["x".into(), "y".into()]);
+        o.node_size = 512;
+        let f = rt.field("geo", o).unwrap();
+        let p = |i: u64| [(i % 1000) as f64, (i / 1000) as f64];
+        for i in 0..20_000u64 {
+            f.insert_point(i, &p(i)).unwrap();
+        }
+        rt.commit().unwrap();
+        rt.checkpoint().unwrap();
+        for i in 0..20_000u64 {
+            if i % 10 < 8 {
+                assert!(f.delete(i, &p(i), &p(i)).unwrap());
+            } else {
+                live.push(i);
+            }
+        }
+        rt.commit().unwrap();
+        // A writer holds the directory: compact is refused.
+        let (code, text) = xtree(&["compact", path]);
+        assert_eq!(code, 2, "{text}");
+        assert!(text.contains("locked"), "{text}");
+        rt.close().unwrap();
+    }
+    let (code, text) = xtree(&["compact", path, "--json"]);
+    assert_eq!(code, 0, "{text}");
+    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    let (before, after) = (
+        v["bytes_before"].as_u64().unwrap(),
+        v["bytes_after"].as_u64().unwrap(),
+    );
+    assert!(after * 2 < before, "{text}");
+    assert_eq!(after, v["live_bytes"].as_u64().unwrap(), "{text}");
+    let (code, text) = xtree(&["fsck", path]);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = xtree(&["query", path, "--box", "-1", "-1", "1e9", "1e9"]);
+    assert_eq!(code, 0, "{text}");
+    let mut got = lines_as_ids(&text);
+    got.sort_unstable();
+    assert_eq!(got, live);
+    // Nothing left to move: the text form says so.
+    let (code, text) = xtree(&["compact", path]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!("{after} -> {after} bytes")),
+        "{text}"
+    );
+    assert!(text.contains("0 pages moved"), "{text}");
+    let missing = dir.path().join("nope");
+    let (code, text) = xtree(&["compact", missing.to_str().unwrap()]);
+    assert_eq!(code, 2, "{text}");
+    assert!(!missing.exists(), "compact must not create a directory");
 }

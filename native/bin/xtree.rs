@@ -8,12 +8,13 @@
 //! xtree fsck DIR [--json]    verify everything
 //! xtree dump DIR [--json]    superblock, manifest, checkpoint, logs, fields and files
 //! xtree stats DIR [--json]   epoch, records per field, bytes on disk
+//! xtree compact DIR [--json] give the segment files' free space back
 //! ```
 //!
 //! Exit codes: 0 success; 1 `fsck` found damage; 2 anything else failed (a usage error, a
 //! directory that cannot be opened — locked by a writer, missing, damaged —, an unreadable
 //! input file). `query`, `fsck`, `dump` and `stats` change nothing and take a shared lock, so
-//! they refuse a directory a writer has open; `load` opens it as the writer. Logs go to stderr
+//! they refuse a directory a writer has open; `load` and `compact` open it as the writer. Logs go to stderr
 //! through `env_logger` (`RUST_LOG=info xtree load ...`).
 
 use std::io::IsTerminal;
@@ -45,6 +46,8 @@ enum Cmd {
     Dump(DirArgs),
     /// Print the epoch, records per field and bytes on disk.
     Stats(DirArgs),
+    /// Checkpoint, move the pages down into the free space of the segment files and cut them.
+    Compact(DirArgs),
 }
 
 #[derive(clap::Args)]
@@ -171,6 +174,7 @@ fn main() -> ExitCode {
         Cmd::Fsck(a) => ("fsck", inspect("fsck", a)),
         Cmd::Dump(a) => ("dump", inspect("dump", a)),
         Cmd::Stats(a) => ("stats", inspect("stats", a)),
+        Cmd::Compact(a) => ("compact", compact(a)),
     };
     match result {
         Ok(code) => code,
@@ -325,6 +329,45 @@ fn query(a: QueryArgs) -> Result<ExitCode, Failure> {
             emit(&out)?;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compact(a: DirArgs) -> Result<ExitCode, Failure> {
+    if !a.dir.join(xtree::engine::superblock::FILE).is_file() {
+        return Err(Failure(format!(
+            "{} is not a data directory (no superblock)",
+            a.dir.display()
+        )));
+    }
+    let opts = xtree::RuntimeOptions {
+        background_checkpoints: false,
+        compact_dead_ratio: None,
+        ..xtree::RuntimeOptions::default()
+    };
+    let rt = Runtime::open(&a.dir, opts)?;
+    let c = rt.compact()?;
+    rt.close()?;
+    let out = if a.json {
+        serde_json::json!({
+            "bytes_before": c.bytes_before,
+            "bytes_after": c.bytes_after,
+            "live_bytes": c.live_bytes,
+            "pages_moved": c.pages_moved,
+            "held_pages_moved": c.held_pages_moved,
+            "nanos": c.nanos,
+        })
+        .to_string()
+    } else {
+        format!(
+            "segment files {} -> {} bytes ({} live); {} pages moved in {:.1} ms",
+            c.bytes_before,
+            c.bytes_after,
+            c.live_bytes,
+            c.pages_moved + c.held_pages_moved,
+            c.nanos as f64 / 1e6
+        )
+    };
+    emit(&format!("{out}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -192,6 +192,20 @@ pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeCheckpoint<'local>(
     })
 }
 
+/// `long nativeCompact(long handle)`: checkpoints, then compacts the segment files; returns
+/// the bytes they were cut by.
+#[no_mangle]
+pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeCompact<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    call(&mut env, "DurableRuntime.nativeCompact", |_| {
+        let c = runtime(handle)?.compact()?;
+        Ok(to_jlong(c.bytes_before.saturating_sub(c.bytes_after)))
+    })
+}
+
 /// `Stats nativeStats(long handle)`: the runtime's figures (see [`super::stats`]), in one call.
 #[no_mangle]
 pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeStats<'local>(

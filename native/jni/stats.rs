@@ -12,7 +12,7 @@ use super::wrapper::BridgeResult;
 use crate::{Error, RuntimeStats};
 
 /// The figures, in the order the Java constructor reads them (`Stats.FIGURES` must match).
-pub(crate) const FIGURES: usize = 19;
+pub(crate) const FIGURES: usize = 22;
 
 fn figures(s: &RuntimeStats) -> [u64; FIGURES] {
     [
@@ -35,6 +35,9 @@ fn figures(s: &RuntimeStats) -> [u64; FIGURES] {
         s.wal_bytes,
         s.heap_bytes,
         s.loaded_bytes,
+        s.segment_bytes,
+        s.segment_live_bytes,
+        s.compactions,
     ]
 }
 

@@ -296,6 +296,32 @@ public final class DurableRuntime implements AutoCloseable {
     }
 
     /**
+     * Gives the free space of the segment files back to the file system: checkpoints the last
+     * commit, then moves the pages in the highest slots of each segment file into free lower
+     * slots and cuts the files. Only the object table entries of the moved pages change (a
+     * page's id names it wherever it lives), so the work is proportional to the pages moved.
+     * A crash at any point leaves the last commit intact; queries, open {@link SearchCursor}s
+     * and other threads' commits go on during the call. A background thread also compacts
+     * after a checkpoint that leaves a fifth or more of the files free (and at least 16 MiB).
+     *
+     * @return the bytes the segment files were cut by (0 when nothing could move)
+     * @throws IllegalStateException if the runtime is closed or {@linkplain #openReadOnly
+     *     read-only}
+     * @throws XTreeIoException if writing fails; the runtime is then poisoned (reopen it: the
+     *     last commit is intact)
+     * @throws XTreeCorruptionException if a page to move fails its checksum (nothing changed)
+     * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
+     */
+    public long compact() {
+        long h = handle.acquire();
+        try {
+            return nativeCompact(h);
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
      * The runtime's figures now, for monitoring: commits and their latency, log syncs,
      * checkpoints (count, durations, pages written), the recovery at open, bytes on disk and
      * on the heap, the epoch and each field's record count. See {@link Stats} for the units.
@@ -392,6 +418,8 @@ public final class DurableRuntime implements AutoCloseable {
     private static native long nativeCommit(long handle);
 
     private static native boolean nativeCheckpoint(long handle);
+
+    private static native long nativeCompact(long handle);
 
     private static native Stats nativeStats(long handle);
 }

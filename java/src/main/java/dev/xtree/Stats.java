@@ -23,7 +23,7 @@ import java.util.Map;
  */
 public final class Stats {
     /** Number of fixed figures the native side sends before the per-field record counts. */
-    static final int FIGURES = 19;
+    static final int FIGURES = 22;
 
     private final long epoch;
     private final long commits;
@@ -44,6 +44,9 @@ public final class Stats {
     private final long logBytes;
     private final long heapBytes;
     private final long loadedPageBytes;
+    private final long segmentBytes;
+    private final long segmentLiveBytes;
+    private final long compactions;
     private final Map<String, Long> fieldRecords;
     private final long records;
 
@@ -78,6 +81,9 @@ public final class Stats {
         logBytes = values[i++];
         heapBytes = values[i++];
         loadedPageBytes = values[i++];
+        segmentBytes = values[i++];
+        segmentLiveBytes = values[i++];
+        compactions = values[i++];
         Map<String, Long> fields = new LinkedHashMap<>();
         long sum = 0;
         for (String name : fieldNames) {
@@ -288,6 +294,37 @@ public final class Stats {
     }
 
     /**
+     * The bytes of the segment files, which hold the checkpointed tree pages (part of {@link
+     * #diskBytes()}); 0 for an in-memory index.
+     *
+     * @return bytes
+     */
+    public long segmentBytes() {
+        return segmentBytes;
+    }
+
+    /**
+     * The bytes of the segment slots the checkpoint's pages use: {@link #segmentBytes()} minus
+     * this is free space, which later checkpoints reuse and {@link DurableRuntime#compact()}
+     * gives back to the file system.
+     *
+     * @return bytes
+     */
+    public long segmentLiveBytes() {
+        return segmentLiveBytes;
+    }
+
+    /**
+     * Compactions since open that moved or cut something: explicit ({@link
+     * DurableRuntime#compact()}) and background ones.
+     *
+     * @return the number of compactions
+     */
+    public long compactions() {
+        return compactions;
+    }
+
+    /**
      * The committed record count of each field, in creation order. An in-memory index has one
      * entry, {@code "default"}.
      *
@@ -317,6 +354,8 @@ public final class Stats {
                 + checkpointEpoch + "), recovery=" + recoveryNanos + " ns ("
                 + replayedTransactions + " transactions, " + replayedRecords
                 + " records replayed), diskBytes=" + diskBytes + ", logBytes=" + logBytes
-                + ", heapBytes=" + heapBytes + ", loadedPageBytes=" + loadedPageBytes + ")";
+                + ", heapBytes=" + heapBytes + ", loadedPageBytes=" + loadedPageBytes
+                + ", segmentBytes=" + segmentBytes + " (live " + segmentLiveBytes
+                + "), compactions=" + compactions + ")";
     }
 }

@@ -460,4 +460,69 @@ public class DurableRuntimeTest {
                 () -> DurableRuntime.open(file));
         IndexDetailsTest.assertMessage(e, file, "is a regular file, not a directory");
     }
+
+    @Test
+    public void compactGivesFreeSpaceBackAndKeepsEveryAnswer() throws IOException {
+        String dir = newDir();
+        int n = 20_000;
+        long[] ids = new long[n];
+        double[] coords = new double[2 * n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = i;
+            coords[2 * i] = i % 1000;
+            coords[2 * i + 1] = i / 1000;
+        }
+        long[] live;
+        try (DurableRuntime runtime = DurableRuntime.open(dir);
+                IndexDetails geo = runtime.field("geo", 2, 64, XY)) {
+            geo.insertBatch(ids, coords);
+            runtime.commit();
+            runtime.checkpoint();
+            List<Long> kept = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                double[] p = {coords[2 * i], coords[2 * i + 1]};
+                if (i % 10 < 8) {
+                    assertTrue(geo.delete(i, p));
+                } else {
+                    kept.add((long) i);
+                }
+            }
+            runtime.commit();
+            live = kept.stream().mapToLong(Long::longValue).toArray();
+            // A cursor opened before the compaction goes on across it.
+            try (SearchCursor cursor = geo.cursor(SearchType.INTERSECTS, ALL_MIN, ALL_MAX)) {
+                long[] first = cursor.nextPage(100);
+                Stats before = runtime.stats();
+                long cut = runtime.compact();
+                Stats after = runtime.stats();
+                assertTrue("cut " + cut + " of " + before, cut > 0);
+                assertEquals(before.segmentBytes() - cut, after.segmentBytes());
+                assertEquals(after.segmentLiveBytes(), after.segmentBytes());
+                assertEquals(1, after.compactions());
+                assertTrue(after.toString(), after.toString().contains("compactions=1"));
+                List<Long> seen = new ArrayList<>();
+                for (long id : first) {
+                    seen.add(id);
+                }
+                for (long[] page = cursor.nextPage(1000); page.length > 0;
+                        page = cursor.nextPage(1000)) {
+                    for (long id : page) {
+                        seen.add(id);
+                    }
+                }
+                long[] all = IndexDetailsTest.sorted(
+                        seen.stream().mapToLong(Long::longValue).toArray());
+                assertArrayEquals(live, all);
+            }
+            assertArrayEquals(live, all(geo));
+            assertEquals("nothing left to move", 0, runtime.compact());
+        }
+        try (DurableRuntime runtime = DurableRuntime.openReadOnly(dir);
+                IndexDetails geo = runtime.field("geo")) {
+            assertArrayEquals(live, all(geo));
+            assertThrows(IllegalStateException.class, runtime::compact);
+            runtime.close();
+            assertThrows(IllegalStateException.class, runtime::compact);
+        }
+    }
 }
