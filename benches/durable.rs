@@ -17,8 +17,11 @@
 //! --bench durable` for the 10M figures of `docs/benchmarks.md`; `XTREE_BENCH_PART=commits`
 //! runs only the commit latency and group commit part; `XTREE_BENCH_PART=convert` only the
 //! in-memory → durable (`Index::save_to`) and back (`Index::load_from`) part, with answers
-//! asserted equal across the source, the loaded copy and the saved directory. Data goes to a temporary
-//! directory under `target/`.
+//! asserted equal across the source, the loaded copy and the saved directory;
+//! `XTREE_BENCH_PART=churn` only the churn and compaction part (three rounds of deleting half
+//! and re-inserting; bytes against live pages, `Runtime::compact`, queries before and after,
+//! the background policy's share of the time). Data goes to a temporary directory under
+//! `target/`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -211,7 +214,194 @@ fn convert() {
     let _ = std::fs::remove_dir_all(&parent);
 }
 
+/// Window (0.01 %) and kNN (k = 10) queries per second on `field`, each answer asserted equal
+/// to `mem`'s (a mirror given the same writes).
+fn query_rates(field: &xtree::Field, mem: &Index, seed: u64) -> (f64, f64) {
+    let mut rng = SplitMix64::new(seed);
+    let ws = windows(&mut rng, 0.0001, 2_000);
+    let t = Instant::now();
+    for (lo, hi) in &ws {
+        let mut a = field.search(SearchType::Intersects, lo, hi).unwrap();
+        a.sort_unstable();
+        let mut b = mem.search(SearchType::Intersects, lo, hi).unwrap();
+        b.sort_unstable();
+        assert_eq!(a, b, "durable vs in-memory mirror");
+    }
+    let win = ws.len() as f64 / t.elapsed().as_secs_f64();
+    let ps: Vec<[f64; 2]> = ws.iter().map(|(lo, _)| *lo).collect();
+    let t = Instant::now();
+    for p in &ps {
+        // As sets: the order of equal distances may differ between the two trees.
+        let mut a = field.nearest(p, 10).unwrap();
+        let mut b = mem.nearest(p, 10).unwrap();
+        a.sort_unstable();
+        b.sort_unstable();
+        assert_eq!(a, b, "kNN durable vs in-memory mirror");
+    }
+    (win, ps.len() as f64 / t.elapsed().as_secs_f64())
+}
+
+/// Churn and compaction (issue 10): N clustered points (`XTREE_BENCH_N`, default 1M) in
+/// DURABLE/BALANCED, then 3 rounds of deleting a random half and inserting as many new points;
+/// segment bytes against the live pages after each round, `Runtime::compact` (time, bytes),
+/// queries after a reopen before and after compaction; then the same churn with the background
+/// policy on, for its share of the wall time.
+fn churn() {
+    let n: usize = std::env::var("XTREE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    println!(
+        "churn bench: N = {n} clustered 2-D points, precision 64, BALANCED, commit every {BATCH}"
+    );
+    println!(
+        "load average at start: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    let dir = bench_dir("churn");
+    for background in [false, true] {
+        let _ = std::fs::remove_dir_all(&dir);
+        let opts = RuntimeOptions {
+            compact_dead_ratio: background.then_some(0.2),
+            ..RuntimeOptions::default()
+        };
+        let points = geonames_clustered(99, n * 4).expect("data/cities1000.csv.gz");
+        let mem = Index::with_options(opts2()).unwrap();
+        let rt = Runtime::open(&dir, opts.clone()).unwrap();
+        let field = rt.field("geo", opts2()).unwrap();
+        let mut live: Vec<u64> = Vec::with_capacity(n);
+        let mut next = 0u64;
+        let insert = |live: &mut Vec<u64>, next: &mut u64, count: usize| {
+            let mut left = count;
+            while left > 0 {
+                let k = BATCH.min(left);
+                let rows: Vec<u64> = (*next..*next + k as u64).collect();
+                let coords: Vec<f64> = rows.iter().flat_map(|&r| points[r as usize]).collect();
+                field.insert_points(&rows, &coords).unwrap();
+                mem.insert_points(&rows, &coords).unwrap();
+                rt.commit().unwrap();
+                *next += k as u64;
+                left -= k;
+                live.extend(rows);
+            }
+        };
+        let start = Instant::now();
+        insert(&mut live, &mut next, n);
+        let ingest = start.elapsed();
+        rt.checkpoint().unwrap();
+        let s = rt.stats();
+        println!(
+            "\n== background compaction {} ==",
+            if background {
+                "on (dead ratio 0.2)"
+            } else {
+                "off"
+            }
+        );
+        println!(
+            "ingest {:.1} s ({:.0} points/s); segment files {:.1} MB, live {:.1} MB ({:+.1} %)",
+            ingest.as_secs_f64(),
+            n as f64 / ingest.as_secs_f64(),
+            s.segment_bytes as f64 / 1e6,
+            s.segment_live_bytes as f64 / 1e6,
+            (s.segment_bytes as f64 / s.segment_live_bytes as f64 - 1.0) * 100.0
+        );
+        let mut rng = SplitMix64::new(3);
+        let churn_start = Instant::now();
+        for round in 1..=3 {
+            // Delete a random half, in batches with a commit each.
+            for i in (1..live.len()).rev() {
+                live.swap(i, rng.below(i + 1));
+            }
+            let gone = live.split_off(live.len() / 2);
+            for chunk in gone.chunks(BATCH) {
+                for &r in chunk {
+                    let p = points[r as usize];
+                    assert!(field.delete(r, &p, &p).unwrap());
+                    assert!(mem.delete(r, &p, &p).unwrap());
+                }
+                rt.commit().unwrap();
+            }
+            insert(&mut live, &mut next, gone.len());
+            rt.checkpoint().unwrap();
+            let s = rt.stats();
+            println!(
+                "round {round}: segment files {:.1} MB, live {:.1} MB (overhead {:+.1} %), \
+                 compactions so far {}",
+                s.segment_bytes as f64 / 1e6,
+                s.segment_live_bytes as f64 / 1e6,
+                (s.segment_bytes as f64 / s.segment_live_bytes as f64 - 1.0) * 100.0,
+                s.compactions
+            );
+        }
+        let churn_time = churn_start.elapsed();
+        let s = rt.stats();
+        if background {
+            println!(
+                "churn {:.1} s wall; {} background compactions took {:.2} s in all = {:.1} % of \
+                 the wall time, cut {:.1} MB",
+                churn_time.as_secs_f64(),
+                s.compactions,
+                s.compaction_nanos_total as f64 / 1e9,
+                s.compaction_nanos_total as f64 / churn_time.as_nanos() as f64 * 100.0,
+                s.compacted_bytes_total as f64 / 1e6
+            );
+            drop(field);
+            rt.close().unwrap();
+            continue;
+        }
+        println!("churn {:.1} s wall", churn_time.as_secs_f64());
+        drop(field);
+        rt.close().unwrap();
+        // Reopened: pages are read from the files on first use.
+        let rt = Runtime::open(&dir, opts.clone()).unwrap();
+        let field = rt.get("geo").unwrap().unwrap();
+        let (w0, k0) = query_rates(&field, &mem, 11);
+        let (w0b, k0b) = query_rates(&field, &mem, 12);
+        drop(field);
+        rt.close().unwrap();
+        let rt = Runtime::open(&dir, opts.clone()).unwrap();
+        let c = rt.compact().unwrap();
+        println!(
+            "compact: {:.3} s, {} pages moved, segment files {:.1} -> {:.1} MB, live {:.1} MB \
+             (overhead after {:+.1} %), directory {:.1} MB",
+            c.nanos as f64 / 1e9,
+            c.pages_moved + c.held_pages_moved,
+            c.bytes_before as f64 / 1e6,
+            c.bytes_after as f64 / 1e6,
+            c.live_bytes as f64 / 1e6,
+            (c.bytes_after as f64 / c.live_bytes as f64 - 1.0) * 100.0,
+            dir_bytes(&dir).1 as f64 / 1e6
+        );
+        let field = rt.get("geo").unwrap().unwrap();
+        // The moved pages are read from their new slots on first use.
+        let (w1, k1) = query_rates(&field, &mem, 11);
+        drop(field);
+        rt.close().unwrap();
+        let rt = Runtime::open(&dir, opts.clone()).unwrap();
+        let field = rt.get("geo").unwrap().unwrap();
+        let (w2, k2) = query_rates(&field, &mem, 11);
+        let (w2b, k2b) = query_rates(&field, &mem, 12);
+        rt.verify_checkpoint().unwrap();
+        println!(
+            "queries/s after a reopen, first pass (pages read from the files) then a second: \
+             windows 0.01 % before compaction {w0:.0} / {w0b:.0}, right after it {w1:.0}, \
+             reopened after it {w2:.0} / {w2b:.0}; kNN(10) {k0:.0} / {k0b:.0}, {k1:.0}, \
+             {k2:.0} / {k2b:.0} (answers equal to an in-memory mirror)"
+        );
+        drop(field);
+        rt.close().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
+    if std::env::var("XTREE_BENCH_PART").is_ok_and(|p| p == "churn") {
+        churn();
+        return;
+    }
     if std::env::var("XTREE_BENCH_PART").is_ok_and(|p| p == "commits") {
         commits();
         return;
