@@ -354,6 +354,20 @@ impl Index {
         dispatch!(self, c => c.store.reclaim_unreachable())
     }
 
+    /// [`crate::store::memory::MemoryStore::rebacking`] over this index's tree: `f(id, words,
+    /// on_heap)` may give a page that holds the same words another backing.
+    ///
+    /// # Errors
+    /// `Corruption` for a resident page that does not parse.
+    pub(crate) fn rebacking(
+        &self,
+        mut f: impl FnMut(NodeId, &[u64], bool) -> Option<crate::store::memory::LoadedPage>,
+    ) -> Result<u64> {
+        let (precision, dims) = (self.precision(), self.dimension());
+        let children = |w: &[u64]| Ok(crate::index::page_info(precision, dims, w)?.children);
+        dispatch!(self, c => c.store.rebacking(children, &mut f))
+    }
+
     /// A weak handle on this index's page store, to wait after dropping the index until no
     /// thread of the epoch collector still owns its pages ([`crate::store::memory::StoreWatch`]).
     pub(crate) fn store_watch(&self) -> crate::store::memory::StoreWatch {

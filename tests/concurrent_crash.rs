@@ -5,7 +5,8 @@
 //! over two or three fields of mixed dimension and precision (512-byte nodes, so the trees have
 //! levels), committing, sometimes checkpointing explicitly; a dedicated thread calling
 //! [`Runtime::checkpoint`] or [`Runtime::compact`] in a loop; the background checkpoint coordinator with small
-//! triggers (compacting in the background in half the configurations); reader threads holding snapshots and querying them; and a `close()` at the end,
+//! triggers (compacting in the background in half the configurations, under a tiny memory
+//! budget in a third); reader threads holding snapshots and querying them; and a `close()` at the end,
 //! sometimes while the writers and checkpoints still run. Crash images are taken inside random
 //! syncs and right after random acknowledgements (torn or not). Every image must recover, and
 //! to exactly one committed state, at least the last one acknowledged before the image
@@ -266,6 +267,7 @@ impl Config {
             read_only: false,
             compact_dead_ratio: None,
             compact_min_dead_bytes: 0,
+            memory_budget: None,
         };
         let mut cfg = Config {
             durability,
@@ -288,6 +290,10 @@ impl Config {
         let mut more = SplitMix64::new(rng.next_u64());
         if more.below(2) == 0 {
             cfg.opts.compact_dead_ratio = Some(0.05);
+        }
+        // A third run under a tiny memory budget: pages leave memory after every checkpoint.
+        if more.below(3) == 0 {
+            cfg.opts.memory_budget = Some(16 << 10);
         }
         cfg
     }

@@ -30,6 +30,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::index::{page_info, IndexSnapshot};
 use crate::store::{NodeId, NIL};
 
+/// Epoch collector nudges after letting pages leave memory (each a pin and a flush, well under
+/// a microsecond when there is nothing to free).
+const EVICT_NUDGES: usize = 256;
+
 /// How often the checkpoint coordinator looks at the time trigger when no commit wakes it.
 const COORDINATOR_TICK: Duration = Duration::from_millis(500);
 
@@ -175,6 +179,13 @@ impl Inner {
         self.ckpt_epoch.store(epoch, Ordering::Release);
         self.ckpt_at_us
             .store(self.started.elapsed().as_micros() as u64, Ordering::Release);
+        // The memory budget: pages the checkpoint holds may leave memory now.
+        if let Some(budget) = self.opts.memory_budget {
+            let loaded_too = self.loaded_bytes_now() > budget / 2;
+            if let Err(e) = self.evict(c, loaded_too) {
+                log::warn!("xtree checkpoint: letting pages leave memory failed: {e}");
+            }
+        }
         // 6. What the new state no longer needs, still under the checkpoint lock (no other
         //    checkpoint's files can be in flight). A failure here leaves garbage that the next
         //    checkpoint or open removes; it does not poison.
@@ -302,6 +313,62 @@ impl Inner {
             out.nanos as f64 / 1e6
         );
         Ok(out)
+    }
+
+    /// Lets pages of the durable checkpoint leave memory (the memory budget): every page of
+    /// each field's current tree that the checkpoint's object table holds and that is on the
+    /// heap — and, with `loaded_too`, every one read from the segment files — is replaced by a
+    /// page object that reads its slot on next use. A page is replaced only when its words'
+    /// CRC is the table's (a NodeID names one content, so this is a check, not a condition
+    /// that should ever fail). Returns the pages replaced.
+    ///
+    /// # Errors
+    /// `Corruption` for a resident page that does not parse.
+    pub(super) fn evict(&self, c: &mut CheckpointState, loaded_too: bool) -> Result<u64> {
+        let fields = self.fields.read();
+        for f in fields.iter() {
+            f.index.reclaim_unreachable();
+        }
+        let mut replaced = 0;
+        for (i, f) in fields.iter().enumerate() {
+            let Some((_, table)) = c.tables.get(i) else {
+                continue;
+            };
+            let (precision, dims) = (f.meta.precision, f.meta.dimension);
+            let segs = &mut c.segs;
+            replaced += f.index.rebacking(|id, words, on_heap| {
+                if !on_heap && !loaded_too {
+                    return None;
+                }
+                let e = table.get(id).filter(|e| e.node == id)?;
+                if e.words as usize != words.len()
+                    || crc32c::crc32c(bytemuck::cast_slice(words)) != e.crc
+                {
+                    log::error!(
+                        "xtree: page of node {id:#x} differs from its checkpointed copy; kept"
+                    );
+                    return None;
+                }
+                segs.page(e, precision, dims).ok()
+            })?;
+        }
+        drop(fields);
+        // The replaced pages are freed once no reader pinned before holds them: nudge the
+        // epoch collector, which frees a few expired batches per call.
+        for _ in 0..EVICT_NUDGES {
+            crossbeam_epoch::pin().flush();
+        }
+        Ok(replaced)
+    }
+
+    /// The memory budget without a checkpoint (nothing committed since the last one, but
+    /// reads loaded pages past it): lets the loaded pages go.
+    pub(super) fn evict_loaded(&self) -> Result<u64> {
+        let mut guard = self.ckpt.lock();
+        let Some(c) = guard.as_mut() else {
+            return Err(super::field::closed_error());
+        };
+        self.evict(c, true)
     }
 
     /// Whether the background compaction trigger fires for segment figures `s`.
@@ -512,8 +579,12 @@ pub(super) fn sync_thread(rt: Arc<Inner>) {
 }
 
 /// The checkpoint coordinator: checks the triggers when a commit wakes it and every
-/// [`COORDINATOR_TICK`], and checkpoints when one fired.
+/// [`COORDINATOR_TICK`], and checkpoints when one fired; lets pages leave memory when they
+/// exceed the memory budget; compacts when a checkpoint left enough free space.
 pub(super) fn checkpoint_thread(rt: Arc<Inner>) {
+    // The checkpoint count when the policy last compacted: it tries again only after a
+    // checkpoint (explicit or background) has changed the files since.
+    let mut compacted_at = None;
     loop {
         {
             let mut b = rt.bg.lock();
@@ -532,21 +603,35 @@ pub(super) fn checkpoint_thread(rt: Arc<Inner>) {
             let w = rt.w.lock();
             (w.epoch, w.wal.as_ref().map_or(0, |l| l.size()))
         };
-        if rt.wants_checkpoint(epoch, size) {
-            match rt.checkpoint_inner(false) {
-                Ok(_) => {
-                    let segments = rt.ckpt_summary.lock().segments;
-                    if rt.wants_compaction(&segments) {
-                        if let Err(e) = rt.compact_inner() {
-                            if e.kind() != ErrorKind::Closed {
-                                log::error!("xtree background compaction: {e}");
-                            }
-                        }
-                    }
+        let wanted = rt.wants_checkpoint(epoch, size);
+        if !wanted && rt.over_budget() {
+            if let Err(e) = rt.evict_loaded() {
+                if e.kind() != ErrorKind::Closed {
+                    log::error!("xtree: letting pages leave memory: {e}");
                 }
+            }
+        }
+        if wanted {
+            match rt.checkpoint_inner(false) {
+                Ok(_) => {}
                 // A runtime closing under the coordinator refuses it: not worth a log line.
-                Err(e) if e.kind() == ErrorKind::Closed => {}
-                Err(e) => log::error!("xtree background checkpoint: {e}"),
+                Err(e) if e.kind() == ErrorKind::Closed => continue,
+                Err(e) => {
+                    log::error!("xtree background checkpoint: {e}");
+                    continue;
+                }
+            }
+        }
+        let (count, segments) = {
+            let s = rt.ckpt_summary.lock();
+            (s.count, s.segments)
+        };
+        if compacted_at != Some(count) && rt.wants_compaction(&segments) {
+            compacted_at = Some(count);
+            if let Err(e) = rt.compact_inner() {
+                if e.kind() != ErrorKind::Closed {
+                    log::error!("xtree background compaction: {e}");
+                }
             }
         }
     }

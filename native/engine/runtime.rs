@@ -70,8 +70,18 @@ pub struct RuntimeOptions {
     /// Checkpoint in [`Runtime::close`] when anything was committed since the last one, so that
     /// the next open replays no log.
     pub checkpoint_on_close: bool,
-    /// Background compaction ([`Runtime::compact`]) after a background checkpoint, when the
-    /// free space of the segment files is at least this fraction of their bytes (and at
+    /// Memory budget, bytes, for the tree pages the runtime holds in memory: pages written
+    /// since the last checkpoint, replaced pages readers may still reach, and pages read from
+    /// the segment files (`heap_bytes + loaded_bytes` of [`RuntimeStats`]). When they exceed it
+    /// the background coordinator checkpoints (so that written pages are on disk), then lets
+    /// every page the checkpoint holds leave memory: it is read again from its slot on its
+    /// next use. Without a budget (None, the default) pages stay in memory until the runtime
+    /// is closed. Needs `background_checkpoints`; a budget smaller than one commit's pages
+    /// makes every commit checkpoint.
+    pub memory_budget: Option<u64>,
+    /// Background compaction ([`Runtime::compact`]) by the checkpoint coordinator, after a
+    /// checkpoint (background or explicit) that leaves the free space of the segment files at
+    /// least this fraction of their bytes (and at
     /// least [`RuntimeOptions::compact_min_dead_bytes`]). None: only explicit compactions.
     /// Default 0.2: the files stay within 25 % of their live pages (plus the minimum below).
     pub compact_dead_ratio: Option<f64>,
@@ -112,6 +122,7 @@ impl Default for RuntimeOptions {
             checkpoint_on_close: true,
             compact_dead_ratio: Some(0.2),
             compact_min_dead_bytes: 16 << 20,
+            memory_budget: None,
             read_only: false,
         }
     }
@@ -561,6 +572,30 @@ impl Inner {
         Ok((epoch, true))
     }
 
+    /// Bytes of tree pages in memory: written or replaced pages on the heap, and pages read
+    /// from the segment files (what [`RuntimeOptions::memory_budget`] bounds).
+    pub(super) fn resident_bytes(&self) -> u64 {
+        let heap: u64 = self
+            .fields
+            .read()
+            .iter()
+            .map(|f| f.index.heap_bytes())
+            .sum();
+        heap + self.loaded_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Pages read from the segment files and still in memory, bytes.
+    pub(super) fn loaded_bytes_now(&self) -> u64 {
+        self.loaded_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Whether the pages in memory exceed the memory budget.
+    pub(super) fn over_budget(&self) -> bool {
+        self.opts
+            .memory_budget
+            .is_some_and(|b| self.resident_bytes() > b)
+    }
+
     /// Whether a checkpoint trigger fired. Reads atomics only: a commit must not wait for the
     /// checkpoint lock, which a running checkpoint holds while it writes.
     pub(super) fn wants_checkpoint(&self, epoch: u64, log_size: u64) -> bool {
@@ -569,6 +604,7 @@ impl Inner {
             return false;
         }
         log_size >= self.opts.checkpoint_log_bytes
+            || self.over_budget()
             || self
                 .opts
                 .checkpoint_epochs

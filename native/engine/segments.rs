@@ -408,6 +408,17 @@ impl PageBacking for DiskPage {
         }
         Ok(self.words.get().expect("set above"))
     }
+
+    fn resident(&self) -> Option<&[u64]> {
+        self.words.get().map(|w| &w[..])
+    }
+}
+
+impl DiskPage {
+    /// Whether its words are in memory (read since it was made).
+    pub fn is_loaded(&self) -> bool {
+        self.words.get().is_some()
+    }
 }
 
 impl Drop for DiskPage {

@@ -119,6 +119,11 @@ pub trait PageBacking: Send + Sync {
     /// # Errors
     /// `Corruption` when the page fails its verification.
     fn words(&self) -> Result<&[u64]>;
+
+    /// The words if they are in memory now, without any I/O (None: reading them would).
+    fn resident(&self) -> Option<&[u64]> {
+        None
+    }
 }
 
 /// A page handed to [`MemoryStore::from_pages`]: its own words, or an outside backing.
@@ -180,8 +185,8 @@ struct Inner {
     /// Next never-used id.
     high: AtomicU64,
     current: Atomic<Version>,
-    /// Live long-lived snapshots: sequence number → how many.
-    snapshots: Mutex<BTreeMap<u64, usize>>,
+    /// Live long-lived snapshots: sequence number → how many, and the version's root.
+    snapshots: Mutex<BTreeMap<u64, (usize, NodeId)>>,
     /// Retired ids not yet handed to the collector, with the last version that could see them.
     pending: Mutex<VecDeque<(u64, Vec<NodeId>)>>,
     /// Batches of retired ids handed to the collector and not yet reclaimed.
@@ -446,6 +451,9 @@ impl MemoryStore {
     /// so that the slots of durable pages nobody reads are free to reuse and to cut.
     pub fn reclaim_unreachable(&self) {
         {
+            // Retired pages are handed to the collector only under the writer lock (here as in
+            // a publication), which `rebacking` relies on.
+            let _writer = self.writer.lock();
             let guard = epoch::pin();
             retire_unreachable(&self.inner, &mut self.inner.pending.lock(), &guard);
             guard.flush();
@@ -459,6 +467,92 @@ impl MemoryStore {
             }
             epoch::pin().flush();
         }
+    }
+
+    /// Changes how pages of the current version are held, not what they hold (the memory
+    /// budget of the durable store: a heap page a checkpoint has written, or a page read from
+    /// the files, gives way to a page object that reads its slot again on next use).
+    ///
+    /// Under the writer lock (so the current version cannot change, and none of its pages, nor
+    /// those of registered snapshots, can be reclaimed or their handles reused), walks the
+    /// pages of the current version and of every registered snapshot whose words are in memory (heap pages, and backings whose [`PageBacking::resident`] words are
+    /// loaded), from the root, descending through `children(words)` and not into a page that
+    /// is not in memory. For each it calls `f(id, words, on_heap)`; a `Some(page)` replaces the
+    /// page, which must hold the same words. The old page is freed once no reader pinned now
+    /// can still hold it (readers, snapshots and cursors read the same words either way).
+    /// Returns the pages replaced.
+    ///
+    /// # Errors
+    /// Errors of `children` (a damaged page); pages replaced before it stay replaced.
+    pub fn rebacking(
+        &self,
+        mut children: impl FnMut(&[u64]) -> Result<Vec<NodeId>>,
+        mut f: impl FnMut(NodeId, &[u64], bool) -> Option<LoadedPage>,
+    ) -> Result<u64> {
+        let _writer = self.writer.lock();
+        let guard = epoch::pin();
+        // The current version and every registered snapshot's: their pages are not reclaimed
+        // while the writer lock is held (retired pages are handed to the collector only under
+        // it, and only once no registered snapshot can reach them).
+        let mut stack = vec![self.inner.version(&guard).root];
+        stack.extend(self.inner.snapshots.lock().values().map(|&(_, root)| root));
+        stack.retain(|&r| r != NIL);
+        stack.sort_unstable();
+        stack.dedup();
+        let mut seen = std::collections::HashSet::new();
+        let mut replaced = 0u64;
+        while let Some(id) = stack.pop() {
+            // Versions share most of their pages: each is visited once.
+            if !seen.insert(id) {
+                continue;
+            }
+            let Some(slot) = self.inner.slot(handle(id)) else {
+                continue;
+            };
+            let cur = slot.load(Ordering::Acquire, &guard);
+            // SAFETY: loaded under `guard`; a page reachable from the current version or a
+            // registered snapshot is not reclaimed while the writer lock is held, and replaced ones are freed only after
+            // every pin of now, `guard` included, has ended.
+            let Some(page) = (unsafe { cur.as_ref() }) else {
+                continue;
+            };
+            let (words, on_heap) = match page {
+                Page::Heap(w) => (&w[..], true),
+                Page::Shared(b) => match b.resident() {
+                    Some(w) => (w, false),
+                    None => continue,
+                },
+            };
+            stack.extend(children(words)?);
+            let Some(new) = f(id, words, on_heap) else {
+                continue;
+            };
+            let new = match new {
+                LoadedPage::Owned(w) => Page::Heap(w.into_boxed_slice()),
+                LoadedPage::Shared(b) => Page::Shared(b),
+            };
+            let added = new.heap_bytes();
+            if slot
+                .compare_exchange(
+                    cur,
+                    Owned::new(new),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    &guard,
+                )
+                .is_ok()
+            {
+                let heap = &self.inner.heap_bytes;
+                heap.fetch_add(added, Ordering::Relaxed);
+                heap.fetch_sub(page.heap_bytes(), Ordering::Relaxed);
+                // SAFETY: `cur` is unreachable from the page table now; readers pinned before
+                // the swap may still read it, so destruction waits for their pins to end.
+                unsafe { guard.defer_destroy(cur) };
+                replaced += 1;
+            }
+        }
+        guard.flush();
+        Ok(replaced)
     }
 
     /// A short-lived reader of the current version (pins the epoch; do not hold it for long).
@@ -476,7 +570,7 @@ impl MemoryStore {
     pub fn snapshot(&self) -> Snapshot {
         let mut reg = self.inner.snapshots.lock();
         let version = self.version();
-        *reg.entry(version.seq).or_insert(0) += 1;
+        reg.entry(version.seq).or_insert((0, version.root)).0 += 1;
         drop(reg);
         Snapshot {
             inner: self.inner.clone(),
@@ -558,7 +652,7 @@ impl Snapshot {
 impl Drop for Snapshot {
     fn drop(&mut self) {
         let mut reg = self.inner.snapshots.lock();
-        if let Some(n) = reg.get_mut(&self.version.seq) {
+        if let Some((n, _)) = reg.get_mut(&self.version.seq) {
             *n -= 1;
             if *n == 0 {
                 reg.remove(&self.version.seq);
