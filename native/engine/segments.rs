@@ -825,7 +825,10 @@ impl Segments {
             while i < plan.moves.len() {
                 let m = &plan.moves[i];
                 let next = first + (buf.len() / slot_bytes) as u64;
-                if m.class != class || m.to != next || buf.len() + slot_bytes > RUN_BYTES {
+                // A write holds at least one slot, however large (classes from 23 on have
+                // slots of more than RUN_BYTES): else the loop would never move on.
+                let full = !buf.is_empty() && buf.len() + slot_bytes > RUN_BYTES;
+                if m.class != class || m.to != next || full {
                     break;
                 }
                 let at = buf.len();
