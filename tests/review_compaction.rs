@@ -719,3 +719,68 @@ fn compactions_race_each_other_close_background_compactions_and_to_index() {
         recover_specs_and_write_on(b.crash(None), &m, &format!("race round {round}"));
     }
 }
+
+#[test]
+fn racing_first_reads_of_a_snapshot_meet_compactions_that_move_free_and_reuse_their_slots() {
+    // Each round reopens, so every page is an unread page object again; three readers load
+    // the same pages of one snapshot at once (the losers of each first read may meet a slot
+    // the winner released and a checkpoint or compaction reused or cut) while the writer
+    // churns, checkpoints and compacts as fast as it can.
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = Models::new();
+    let mut rng = SplitMix64::new(81);
+    {
+        let rt = Runtime::open(dir.path(), opts()).unwrap();
+        let fields = spec_fields(&rt);
+        add(&fields, &mut m, &mut rng, 0, 5000, 0);
+        add(&fields, &mut m, &mut rng, 1, 600, 100_000);
+        rt.commit().unwrap();
+        drop(fields);
+        rt.close().unwrap();
+    }
+    let mut base = 10_000_000;
+    for round in 0..6 {
+        let rt = Arc::new(Runtime::open(dir.path(), opts()).unwrap());
+        let snap = Arc::new(rt.snapshot().unwrap());
+        let want = Arc::new(m.clone());
+        let go = Arc::new(std::sync::Barrier::new(4));
+        let readers: Vec<_> = (0..3)
+            .map(|t| {
+                let (snap, want, go) = (snap.clone(), want.clone(), go.clone());
+                std::thread::spawn(move || {
+                    go.wait();
+                    for k in 0..SPECS.len() {
+                        let f = (k + t) % SPECS.len();
+                        let s = &SPECS[f];
+                        if let Some(idx) = snap.field(s.name) {
+                            check_index(
+                                idx,
+                                &want.0[f],
+                                s.dims,
+                                &format!("round {round} {}", s.name),
+                            );
+                        }
+                    }
+                })
+            })
+            .collect();
+        let fields = spec_fields(&rt);
+        go.wait();
+        for _ in 0..3 {
+            remove(&fields, &mut m, &mut rng, 0, 0.25);
+            add(&fields, &mut m, &mut rng, 0, 1000, base);
+            remove(&fields, &mut m, &mut rng, 1, 0.25);
+            add(&fields, &mut m, &mut rng, 1, 120, base + 50_000);
+            base += 100_000;
+            rt.commit().unwrap();
+            rt.compact().unwrap();
+        }
+        for r in readers {
+            r.join().unwrap();
+        }
+        check_specs(&rt, &m, &format!("round {round}"));
+        rt.verify_checkpoint().unwrap();
+        drop((fields, snap));
+        rt.close().unwrap();
+    }
+}
