@@ -4,9 +4,9 @@
 //! - Classes whose slots are larger than one gathered write (8 MiB and up: supernodes of
 //!   large nodes): the copy must make progress.
 //! - Damage found by a compaction before it has changed anything durable — a corrupted page
-//!   it must move, a segment file truncated behind the runtime's back, a missing checkpoint
-//!   file — is reported without poisoning, and the runtime writes on (a later checkpoint
-//!   heals a missing checkpoint file).
+//!   it must move, a segment file truncated behind the runtime's back, a missing or damaged
+//!   checkpoint file — is reported without poisoning, and the runtime writes on (a later
+//!   checkpoint heals a missing or damaged checkpoint file).
 //! - Several size classes (a high-dimensional field with supernodes), an empty field and a
 //!   field whose every record is deleted: a crash at every sync point of a compaction (clean
 //!   and torn) and an I/O error at every call recover the committed state.
@@ -783,4 +783,23 @@ fn racing_first_reads_of_a_snapshot_meet_compactions_that_move_free_and_reuse_th
         drop((fields, snap));
         rt.close().unwrap();
     }
+}
+
+#[test]
+fn a_damaged_checkpoint_file_at_compaction_is_corruption_without_poison() {
+    let (dir, model) = churned_dir(44);
+    let rt = Runtime::open(dir.path(), opts()).unwrap();
+    let ckpt = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "xtc"))
+        .unwrap();
+    // A bit flip in the object tables, behind the runtime's back (it read them at open).
+    let mut bytes = std::fs::read(&ckpt).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x10;
+    std::fs::write(&ckpt, &bytes).unwrap();
+    let e = rt.compact().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corruption, "{e}");
+    writes_on(&rt, dir.path(), &model, "after a damaged checkpoint file");
 }
