@@ -235,6 +235,23 @@ impl Inner {
             out.nanos = super::runtime::nanos(start.elapsed());
             return Ok(out);
         }
+        let backend = self.backend.as_ref();
+        // The checkpoint file to rewrite with the new slots (the same epoch, metadata and
+        // record counts), read before anything is written: a missing or damaged file is
+        // reported, and nothing having changed, the runtime goes on (unpoisoned); its next
+        // checkpoint writes a whole new one.
+        let loaded = match &c.manifest.checkpoint {
+            Some(ckpt) => {
+                let loaded = checkpoint::read(backend, &ckpt.file)?;
+                if loaded.fields.len() != c.tables.len() {
+                    return Err(Error::internal(
+                        "compaction: the checkpoint file and the object tables differ",
+                    ));
+                }
+                Some(loaded)
+            }
+            None => None,
+        };
         // A page that fails verification is damage to report, not a failed write: nothing
         // names the slots written so far, so the runtime goes on (unpoisoned).
         match c.segs.copy_moves(&plan) {
@@ -248,16 +265,8 @@ impl Inner {
                     return Err(Error::internal("compaction: a moved page left its table"));
                 }
             }
-            let backend = self.backend.as_ref();
             let mut m = c.manifest.clone();
-            if let Some(ckpt) = &m.checkpoint {
-                // The same checkpoint with new slots: same epoch, metadata and record counts.
-                let loaded = checkpoint::read(backend, &ckpt.file)?;
-                if loaded.fields.len() != tables.len() {
-                    return Err(Error::internal(
-                        "compaction: the checkpoint file and the object tables differ",
-                    ));
-                }
+            if let (Some(ckpt), Some(loaded)) = (&m.checkpoint, &loaded) {
                 let images: Vec<checkpoint::FieldImage<'_>> = loaded
                     .fields
                     .iter()

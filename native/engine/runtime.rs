@@ -1059,8 +1059,11 @@ impl Runtime {
     /// ([`RuntimeOptions::compact_dead_ratio`]).
     ///
     /// # Errors
-    /// As [`Runtime::checkpoint`] (a failure poisons the runtime); `ReadOnly` on a read-only
-    /// runtime; `Corruption` when a page to move fails verification (nothing is changed).
+    /// As [`Runtime::checkpoint`] (a failed write or sync poisons the runtime); `ReadOnly` on
+    /// a read-only runtime; `Corruption` when a page to move fails verification or lies past
+    /// the end of its (truncated) segment file, `Io` or `Corruption` when the checkpoint file
+    /// to rewrite is missing or damaged: nothing is changed then, and the runtime is not
+    /// poisoned.
     pub fn compact(&self) -> Result<CompactionStats> {
         self.inner.checkpoint_inner(false)?;
         self.inner.compact_inner()

@@ -649,17 +649,30 @@ impl Segments {
     /// verifies its CRC and level.
     ///
     /// # Errors
-    /// `Io` from the backend, `Corruption` when the page fails verification.
+    /// `Io` from the backend, `Corruption` when the page fails verification or the file is
+    /// too short for it.
     pub fn read(&self, e: &Entry) -> Result<Vec<u64>> {
         let c = self
             .classes
             .get(&e.class)
             .ok_or_else(|| corrupt(format!("{} is missing", file_name(e.class))))?;
         let mut v = vec![0u64; e.words as usize];
-        c.file.read_at(
-            e.slot * ClassFile::bytes(e.class),
-            bytemuck::cast_slice_mut(&mut v),
-        )?;
+        let at = e.slot * ClassFile::bytes(e.class);
+        if let Err(err) = c.file.read_at(at, bytemuck::cast_slice_mut(&mut v)) {
+            // As for a page object's read: a file too short for the page is damage (it was
+            // cut behind the runtime's back), which compaction reports without poisoning.
+            let len = c.file.size()?;
+            if len < at + e.words as u64 * 8 {
+                return Err(corrupt(format!(
+                    "{} is {len} bytes, too short for the page of node {:#x} in slot {} \
+                     (was it truncated while the index was open?)",
+                    file_name(e.class),
+                    e.node,
+                    e.slot
+                )));
+            }
+            return Err(err);
+        }
         verify(e, &v)?;
         Ok(v)
     }
@@ -836,7 +849,10 @@ impl Segments {
             while i < plan.moves.len() {
                 let m = &plan.moves[i];
                 let next = first + (buf.len() / slot_bytes) as u64;
-                if m.class != class || m.to != next || buf.len() + slot_bytes > RUN_BYTES {
+                // A write holds at least one slot, however large (classes from 23 on have
+                // slots of more than RUN_BYTES): else the loop would never move on.
+                let full = !buf.is_empty() && buf.len() + slot_bytes > RUN_BYTES;
+                if m.class != class || m.to != next || full {
                     break;
                 }
                 let at = buf.len();

@@ -299,7 +299,8 @@ public final class DurableRuntime implements AutoCloseable {
      * Gives the free space of the segment files back to the file system: checkpoints the last
      * commit, then moves the pages in the highest slots of each segment file into free lower
      * slots and cuts the files. Only the object table entries of the moved pages change (a
-     * page's id names it wherever it lives), so the work is proportional to the pages moved.
+     * page's id names it wherever it lives), so the work is proportional to the pages moved,
+     * plus 32 bytes per page of the index for the checkpoint file, which is rewritten whole.
      * A crash at any point leaves the last commit intact; queries, open {@link SearchCursor}s
      * and other threads' commits go on during the call. A background thread also compacts
      * after a checkpoint that leaves a fifth or more of the files free (and at least 16 MiB).
@@ -308,8 +309,11 @@ public final class DurableRuntime implements AutoCloseable {
      * @throws IllegalStateException if the runtime is closed or {@linkplain #openReadOnly
      *     read-only}
      * @throws XTreeIoException if writing fails; the runtime is then poisoned (reopen it: the
-     *     last commit is intact)
-     * @throws XTreeCorruptionException if a page to move fails its checksum (nothing changed)
+     *     last commit is intact); also if the checkpoint file is missing (nothing changed, not
+     *     poisoned)
+     * @throws XTreeCorruptionException if a page to move fails its checksum or lies past the
+     *     end of its truncated segment file, or the checkpoint file is damaged (nothing
+     *     changed, not poisoned)
      * @throws XTreePoisonedException if an earlier write or sync failed; reopen the directory
      */
     public long compact() {
