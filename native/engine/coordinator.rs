@@ -287,6 +287,9 @@ impl Inner {
                 }
             }
             m.generation += 1;
+            // The rewritten checkpoint file has this library's version: so does its manifest
+            // (as after any checkpoint).
+            m.format_version = manifest::FORMAT_VERSION;
             m.segments = c.segs.refs_after(&plan);
             let crc = manifest::write(backend, &m)?;
             let sb = Superblock {
@@ -358,7 +361,7 @@ impl Inner {
                     );
                     return None;
                 }
-                segs.page(e, precision, dims).ok()
+                segs.page_again(e, precision, dims)
             })?;
         }
         drop(fields);

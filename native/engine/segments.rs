@@ -645,6 +645,31 @@ impl Segments {
         })))
     }
 
+    /// [`Segments::page`] for a page already in memory that is to leave it (the memory
+    /// budget): None when a page object made earlier still has `e`'s slot as its own or reads
+    /// it (a moved page's), so that at most one unread page object ever reads a slot — the
+    /// pins and redirects assume it. The page then stays in memory.
+    pub fn page_again(&mut self, e: &Entry, precision: u32, dims: usize) -> Option<LoadedPage> {
+        let c = self.classes.get(&e.class)?;
+        {
+            let mut st = c.shared.pins.state.lock();
+            let bit = st
+                .bits
+                .get((e.slot / 64) as usize)
+                .is_some_and(|w| w & (1 << (e.slot % 64)) != 0);
+            if bit || st.holders.contains_key(&e.slot) {
+                return None;
+            }
+            set_bit(&mut st.bits, e.slot);
+        }
+        Some(LoadedPage::Shared(Arc::new(DiskPage {
+            class: c.shared.clone(),
+            entry: *e,
+            shape: Shape { precision, dims },
+            words: OnceLock::new(),
+        })))
+    }
+
     /// Reads the page of `e` from its file (a new read, whatever page objects hold) and
     /// verifies its CRC and level.
     ///
