@@ -15,6 +15,7 @@ use super::fault_plan;
 use super::index_details::{index_options, IndexHandle};
 use super::wrapper::{call, BridgeResult};
 use crate::engine::failing::FailingBackend;
+use crate::Error;
 use crate::{Runtime, RuntimeOptions};
 
 /// The runtime behind a handle from [`Java_dev_xtree_DurableRuntime_nativeOpen`].
@@ -24,19 +25,21 @@ fn runtime<'a>(handle: jlong) -> BridgeResult<&'a Arc<Runtime>> {
     unsafe { borrow_handle::<Arc<Runtime>>(handle, "DurableRuntime") }
 }
 
-/// `long nativeOpen(String dataDir, int durability)`: opens (creating if needed) and locks the
-/// data directory, recovering its last committed state. `durability` is
-/// `Durability.ordinal()`.
+/// `long nativeOpen(String dataDir, int durability, long memoryBudget)`: opens (creating if
+/// needed) and locks the data directory, recovering its last committed state. `durability` is
+/// `Durability.ordinal()`; `memoryBudget` is in bytes, 0 for none.
 #[no_mangle]
 pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeOpen<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     data_dir: JString<'local>,
     durability: jint,
+    memory_budget: jlong,
 ) -> jlong {
     call(&mut env, "DurableRuntime.nativeOpen", |env| {
         let data_dir = convert::data_dir(env, &data_dir, "dataDir")?;
-        let options = options(durability)?;
+        let mut options = options(durability)?;
+        options.memory_budget = memory_budget_option(memory_budget)?;
         Ok(into_handle(Arc::new(Runtime::open(&data_dir, options)?)))
     })
 }
@@ -54,6 +57,15 @@ pub extern "system" fn Java_dev_xtree_DurableRuntime_nativeOpenReadOnly<'local>(
         let data_dir = convert::data_dir(env, &data_dir, "dataDir")?;
         Ok(into_handle(Arc::new(Runtime::open_read_only(&data_dir)?)))
     })
+}
+
+/// The memory budget of a Java `long` in bytes: 0 for none, negative refused.
+pub(crate) fn memory_budget_option(bytes: jlong) -> BridgeResult<Option<u64>> {
+    match u64::try_from(bytes) {
+        Ok(0) => Ok(None),
+        Ok(b) => Ok(Some(b)),
+        Err(_) => Err(Error::invalid(format!("memoryBudget {bytes} is negative")).into()),
+    }
 }
 
 /// The runtime options of a Java `Durability.ordinal()`: the library defaults otherwise.

@@ -246,8 +246,9 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeCreate<'local>(
 }
 
 /// `long nativeOpen(String dataDir, int durability, int dimension, int precision,
-/// String[] labels, int nodeSize)`: opens (creating if needed) the runtime of `dataDir` with
-/// its field [`DEFAULT_FIELD`], owned by the handle. `durability` is `Durability.ordinal()`.
+/// String[] labels, int nodeSize, long memoryBudget)`: opens (creating if needed) the runtime
+/// of `dataDir` with its field [`DEFAULT_FIELD`], owned by the handle. `durability` is
+/// `Durability.ordinal()`; `memoryBudget` is in bytes, 0 for none.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)] // the JNI signature: env, class, then the Java parameters
 pub extern "system" fn Java_dev_xtree_IndexDetails_nativeOpen<'local>(
@@ -259,6 +260,7 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeOpen<'local>(
     precision: jint,
     labels: JObjectArray<'local>,
     node_size: jint,
+    memory_budget: jlong,
 ) -> jlong {
     call(&mut env, "IndexDetails.nativeOpen", |env| {
         let data_dir = convert::data_dir(env, &data_dir, "dataDir")?;
@@ -268,6 +270,7 @@ pub extern "system" fn Java_dev_xtree_IndexDetails_nativeOpen<'local>(
             &data_dir,
             RuntimeOptions {
                 durability,
+                memory_budget: super::durable_runtime::memory_budget_option(memory_budget)?,
                 ..RuntimeOptions::default()
             },
         )?;

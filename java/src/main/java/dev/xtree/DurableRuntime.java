@@ -90,12 +90,44 @@ public final class DurableRuntime implements AutoCloseable {
      *     NativeLibrary})
      */
     public static DurableRuntime open(String dataDir, Durability durability) {
+        return open(dataDir, durability, 0);
+    }
+
+    /**
+     * Opens (creating if needed) a data directory, locks it, and recovers its last committed
+     * state, keeping the tree pages held in memory within a budget: when the pages written
+     * since the last checkpoint and those read from the files exceed {@code memoryBudget}
+     * bytes, a background thread checkpoints and lets the pages the checkpoint holds leave
+     * memory; each is read again from its file on next use. So an index many times larger
+     * than the budget can be written and queried; queries that read pages back are slower.
+     * Pages that only a held snapshot or open cursor still reaches stay in memory until it is
+     * closed. The figures are {@link Stats#heapBytes()} and {@link Stats#loadedPageBytes()}.
+     *
+     * @param dataDir the data directory, created if missing: well-formed UTF-16 (no unpaired
+     *     surrogate) without NUL characters
+     * @param durability what a crash may lose of the acknowledged commits
+     * @param memoryBudget bytes of tree pages to hold in memory at most (checked after each
+     *     commit and twice a second), or 0 for no budget (pages stay until {@link #close()})
+     * @return the open runtime, owning the directory lock until {@link #close()}
+     * @throws NullPointerException if {@code dataDir} or {@code durability} is null
+     * @throws IllegalArgumentException if {@code dataDir} is empty, has an unpaired surrogate or
+     *     a NUL character, or {@code memoryBudget} is negative
+     * @throws XTreeIoException if the directory cannot be created or read, is a regular file,
+     *     or is locked by another opener (in this or another process)
+     * @throws XTreeCorruptionException if its files are damaged
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded (see {@link
+     *     NativeLibrary})
+     */
+    public static DurableRuntime open(String dataDir, Durability durability, long memoryBudget) {
         NativeLibrary.load();
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(durability, "durability");
         Checks.dataDir(dataDir);
+        if (memoryBudget < 0) {
+            throw new IllegalArgumentException("memoryBudget " + memoryBudget + " is negative");
+        }
         return new DurableRuntime(dataDir, durability, false,
-                nativeOpen(dataDir, durability.ordinal()));
+                nativeOpen(dataDir, durability.ordinal(), memoryBudget));
     }
 
     /**
@@ -403,7 +435,7 @@ public final class DurableRuntime implements AutoCloseable {
 
     // The native bridge (native/jni/durable_runtime.rs). Every method takes the handle first.
 
-    private static native long nativeOpen(String dataDir, int durability);
+    private static native long nativeOpen(String dataDir, int durability, long memoryBudget);
 
     private static native long nativeOpenReadOnly(String dataDir);
 

@@ -81,6 +81,7 @@ public final class IndexDetails implements AutoCloseable {
     public static final class Options {
         private int nodeSize;
         private Durability durability = Durability.BALANCED;
+        private long memoryBudget;
 
         /** Options with every value at the library default. */
         public Options() {}
@@ -132,6 +133,32 @@ public final class IndexDetails implements AutoCloseable {
          */
         public Durability durability() {
             return durability;
+        }
+
+        /**
+         * Sets the memory budget of a {@link PersistenceMode#DURABLE} index: bytes of tree pages
+         * to hold in memory at most (see {@link DurableRuntime#open(String, Durability, long)});
+         * an {@link PersistenceMode#IN_MEMORY} index ignores it.
+         *
+         * @param bytes the budget in bytes, or 0 (the default) for none
+         * @return this object
+         * @throws IllegalArgumentException if {@code bytes} is negative
+         */
+        public Options memoryBudget(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("memoryBudget " + bytes + " is negative");
+            }
+            this.memoryBudget = bytes;
+            return this;
+        }
+
+        /**
+         * The memory budget set by {@link #memoryBudget(long)}.
+         *
+         * @return bytes, 0 meaning none
+         */
+        public long memoryBudget() {
+            return memoryBudget;
         }
     }
 
@@ -216,7 +243,7 @@ public final class IndexDetails implements AutoCloseable {
             }
             Checks.dataDir(dataDir);
             h = nativeOpen(dataDir, options.durability.ordinal(), dimension, precision, copy,
-                    options.nodeSize);
+                    options.nodeSize, options.memoryBudget);
             what = "IndexDetails(" + shape + ", DURABLE " + dataDir + ")";
         } else {
             if (dataDir != null) {
@@ -851,7 +878,7 @@ public final class IndexDetails implements AutoCloseable {
             int dimension, int precision, String[] labels, int nodeSize);
 
     private static native long nativeOpen(String dataDir, int durability, int dimension,
-            int precision, String[] labels, int nodeSize);
+            int precision, String[] labels, int nodeSize, long memoryBudget);
 
     private static native long nativeOpenReadOnly(String dataDir);
 

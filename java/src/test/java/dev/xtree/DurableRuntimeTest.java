@@ -529,4 +529,87 @@ public class DurableRuntimeTest {
         }
         assertThrows(IllegalStateException.class, readOnly::compact);
     }
+
+    @Test
+    public void aMemoryBudgetKeepsAnIndexTenTimesLargerWithinIt() throws Exception {
+        String dir = newDir();
+        long budget = 1 << 20;
+        long slack = 1 << 20;
+        assertThrows(IllegalArgumentException.class,
+                () -> DurableRuntime.open(dir, Durability.BALANCED, -1));
+        assertThrows(IllegalArgumentException.class,
+                () -> new IndexDetails.Options().memoryBudget(-1));
+        java.util.Random rnd = new java.util.Random(41);
+        List<double[]> points = new ArrayList<>();
+        try (DurableRuntime runtime = DurableRuntime.open(dir, Durability.BALANCED, budget);
+                IndexDetails geo = runtime.field("geo", 2, 64, XY)) {
+            long row = 0;
+            while (runtime.stats().segmentLiveBytes() < 10 * budget) {
+                long[] ids = new long[5000];
+                double[] coords = new double[2 * ids.length];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = row++;
+                    coords[2 * i] = rnd.nextDouble() * 1000;
+                    coords[2 * i + 1] = rnd.nextDouble() * 1000;
+                    points.add(new double[] {coords[2 * i], coords[2 * i + 1]});
+                }
+                geo.insertBatch(ids, coords);
+                runtime.commit();
+                settle(runtime, budget + slack);
+            }
+            assertTrue(runtime.stats().checkpoints() >= 3);
+            // Exact answers with pages read back from the files.
+            for (int q = 0; q < 30; q++) {
+                double x = rnd.nextDouble() * 1000;
+                double y = rnd.nextDouble() * 1000;
+                double[] min = {x, y};
+                double[] max = {x + 30, y + 30};
+                List<Long> want = new ArrayList<>();
+                for (int i = 0; i < points.size(); i++) {
+                    double[] p = points.get(i);
+                    if (p[0] >= min[0] && p[0] <= max[0] && p[1] >= min[1] && p[1] <= max[1]) {
+                        want.add((long) i);
+                    }
+                }
+                assertArrayEquals(want.stream().mapToLong(Long::longValue).toArray(),
+                        IndexDetailsTest.sorted(geo.search(SearchType.INTERSECTS, min, max)));
+            }
+            settle(runtime, budget + slack);
+        }
+        IndexDetails.Options options = new IndexDetails.Options().memoryBudget(budget);
+        assertEquals(budget, options.memoryBudget());
+        try (IndexDetails geo = new IndexDetails(2, 64, XY, PersistenceMode.DURABLE, newDir(),
+                options)) {
+            long[] ids = new long[points.size()];
+            double[] coords = new double[2 * ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = i;
+                coords[2 * i] = points.get(i)[0];
+                coords[2 * i + 1] = points.get(i)[1];
+            }
+            geo.insertBatch(ids, coords);
+            geo.commit();
+            assertEquals(points.size(), all(geo).length);
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            Stats s = geo.stats();
+            while (s.heapBytes() + s.loadedPageBytes() > budget + slack) {
+                assertTrue("over the budget: " + s, System.nanoTime() < deadline);
+                Thread.sleep(5);
+                s = geo.stats();
+            }
+        }
+    }
+
+    /** Waits until the pages in memory are within {@code limit} bytes. */
+    private static void settle(DurableRuntime runtime, long limit) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (true) {
+            Stats s = runtime.stats();
+            if (s.heapBytes() + s.loadedPageBytes() <= limit) {
+                return;
+            }
+            assertTrue("over the budget: " + s, System.nanoTime() < deadline);
+            Thread.sleep(5);
+        }
+    }
 }

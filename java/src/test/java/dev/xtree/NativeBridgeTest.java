@@ -192,15 +192,17 @@ public class NativeBridgeTest {
         Class<IllegalArgumentException> iae = IllegalArgumentException.class;
         String dir = Files.createTempDirectory("xtree-bridge").toString();
         try {
-            expect(iae, "dataDir is null", "nativeOpen", null, 1, 2, 64, LABELS, 0);
-            expect(iae, "durability", "nativeOpen", dir, 3, 2, 64, LABELS, 0);
-            expect(iae, "durability", "nativeOpen", dir, -1, 2, 64, LABELS, 0);
-            expect(iae, "labels is null", "nativeOpen", dir, 1, 2, 64, null, 0);
-            expect(iae, "dimension", "nativeOpen", dir, 1, 0, 64, new String[0], 0);
-            expect(iae, "precision", "nativeOpen", dir, 1, 2, 48, LABELS, 0);
-            expectIn(DurableRuntime.class, iae, "dataDir is null", "nativeOpen", null, 1);
-            expectIn(DurableRuntime.class, iae, "durability", "nativeOpen", dir, 7);
-            long rt = (Long) call(DurableRuntime.class, "nativeOpen", dir, 0);
+            expect(iae, "dataDir is null", "nativeOpen", null, 1, 2, 64, LABELS, 0, 0L);
+            expect(iae, "durability", "nativeOpen", dir, 3, 2, 64, LABELS, 0, 0L);
+            expect(iae, "durability", "nativeOpen", dir, -1, 2, 64, LABELS, 0, 0L);
+            expect(iae, "labels is null", "nativeOpen", dir, 1, 2, 64, null, 0, 0L);
+            expect(iae, "dimension", "nativeOpen", dir, 1, 0, 64, new String[0], 0, 0L);
+            expect(iae, "precision", "nativeOpen", dir, 1, 2, 48, LABELS, 0, 0L);
+            expectIn(DurableRuntime.class, iae, "dataDir is null", "nativeOpen", null, 1, 0L);
+            expectIn(DurableRuntime.class, iae, "durability", "nativeOpen", dir, 7, 0L);
+            expectIn(DurableRuntime.class, iae, "memoryBudget", "nativeOpen", dir, 1, -1L);
+            expect(iae, "memoryBudget", "nativeOpen", dir, 1, 2, 64, LABELS, 0, Long.MIN_VALUE);
+            long rt = (Long) call(DurableRuntime.class, "nativeOpen", dir, 0, 0L);
             try {
                 expectIn(DurableRuntime.class, iae, "name is null", "nativeField", rt, null, 2,
                         64, LABELS, 0);
@@ -252,13 +254,13 @@ public class NativeBridgeTest {
         String dir = Files.createTempDirectory("xtree-bridge").toString();
         Path file = Files.createTempFile("xtree-bridge", ".file");
         try {
-            expect(iae, "dataDir", "nativeOpen", dir + "/a\u0000b", 1, 2, 64, LABELS, 0);
-            expect(iae, "dataDir", "nativeOpen", dir + "/\uD800", 1, 2, 64, LABELS, 0);
-            expectIn(DurableRuntime.class, iae, "dataDir", "nativeOpen", dir + "/\uDBFF", 1);
-            expectIn(DurableRuntime.class, iae, "NUL", "nativeOpen", dir + "/a\u0000", 1);
+            expect(iae, "dataDir", "nativeOpen", dir + "/a\u0000b", 1, 2, 64, LABELS, 0, 0L);
+            expect(iae, "dataDir", "nativeOpen", dir + "/\uD800", 1, 2, 64, LABELS, 0, 0L);
+            expectIn(DurableRuntime.class, iae, "dataDir", "nativeOpen", dir + "/\uDBFF", 1, 0L);
+            expectIn(DurableRuntime.class, iae, "NUL", "nativeOpen", dir + "/a\u0000", 1, 0L);
             expectIn(DurableRuntime.class, XTreeIoException.class, "regular file", "nativeOpen",
-                    file.toString(), 1);
-            long rt = (Long) call(DurableRuntime.class, "nativeOpen", dir, 0);
+                    file.toString(), 1, 0L);
+            long rt = (Long) call(DurableRuntime.class, "nativeOpen", dir, 0, 0L);
             try {
                 expectIn(DurableRuntime.class, iae, "name", "nativeField", rt, "\uDC00", 2, 64,
                         LABELS, 0);
